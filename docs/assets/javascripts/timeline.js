@@ -1,0 +1,43 @@
+// Timeline filter: thread checkboxes and a text box toggle `hidden` on list items.
+// One pass over the items per change; decades with nothing shown are hidden too.
+// ?thread=a,b in the address selects threads (entry pages link to their thread this way).
+document$.subscribe(() => {
+  const form = document.querySelector("[data-atlas-filter]");
+  if (!form) return;
+  const boxes = [...form.querySelectorAll("input[type=checkbox]")];
+  const query = form.querySelector("[data-atlas-query]");
+  const shown = form.querySelector("[data-atlas-shown]");
+  const items = [...document.querySelectorAll(".atlas-item")];
+  const lists = [...document.querySelectorAll("[data-atlas-decade]")];
+
+  const wanted = new URLSearchParams(location.search).get("thread");
+  if (wanted) {
+    const set = new Set(wanted.split(","));
+    boxes.forEach((box) => (box.checked = set.has(box.value)));
+  }
+
+  function apply() {
+    const threads = new Set(boxes.filter((b) => b.checked).map((b) => b.value));
+    const words = query.value.toLowerCase().split(/\s+/).filter(Boolean);
+    let count = 0;
+    for (const item of items) {
+      const text = item.dataset.text;
+      const visible = threads.has(item.dataset.thread) && words.every((w) => text.includes(w));
+      item.hidden = !visible;
+      count += visible;
+    }
+    for (const list of lists) {
+      const empty = !list.querySelector(".atlas-item:not([hidden])");
+      list.hidden = empty;
+      const heading = list.previousElementSibling;
+      if (heading && heading.tagName === "H2") heading.hidden = empty;
+    }
+    shown.textContent = String(count);
+  }
+
+  form.addEventListener("change", apply);
+  query.addEventListener("input", apply);
+  form.querySelector("[data-atlas-all]").addEventListener("click", () => { boxes.forEach((b) => (b.checked = true)); apply(); });
+  form.querySelector("[data-atlas-none]").addEventListener("click", () => { boxes.forEach((b) => (b.checked = false)); apply(); });
+  apply();
+});

@@ -1,0 +1,173 @@
+"""Load bib/*.bib with pybtex: every syntax error, duplicate key and unformattable record.
+
+Records are formatted one by one with pybtex's plain style: formatting a whole
+bibliography aborts at the first record that lacks a field the style needs, and we want
+every such record reported (and every good one formatted).
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import nh3
+import pybtex.errors
+from pybtex.database import BibliographyData
+from pybtex.database.input.bibtex import Parser
+from pybtex.plugin import find_plugin
+from pybtex.richtext import Text
+from pybtex.scanner import PybtexSyntaxError
+
+from scripts.model import BibRecord, Person
+from scripts.problems import Problem
+
+KEY_PATTERN = re.compile(r"^[a-z][a-z0-9]*[0-9]{4}[a-z0-9]*$")
+KEY_FORMAT = "first author's surname, the year and the first word of the title, lowercase ASCII (e.g. bahdanau2015neural)"
+DOI_PATTERN = re.compile(r"^10\.\d{4,9}/\S+$")
+ARXIV_PATTERN = re.compile(r"^(\d{4}\.\d{4,5}|[a-z-]+(\.[A-Z]{2})?/\d{7})(v\d+)?$")
+_RECORD_START = re.compile(r"^[ \t]*@[ \t]*(\w+)[ \t]*[{(][ \t]*([^,\s]+)", re.MULTILINE)
+_NOT_RECORDS = {"comment", "string", "preamble"}
+
+_STYLE = find_plugin("pybtex.style.formatting", "plain")()
+_HTML = find_plugin("pybtex.backends", "html")()
+_PLAIN = find_plugin("pybtex.backends", "text")()
+
+
+def display_path(path: Path) -> str:
+    """Paths in messages are relative to where the command runs, when they can be."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def read_utf8(path: Path) -> tuple[str | None, Problem | None]:
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        return None, Problem(
+            display_path(path), line,
+            f"file is not valid UTF-8 (byte 0x{raw[error.start]:02x} at offset {error.start})",
+            "save the file as UTF-8 (most editors have an 'encoding' option when saving)")
+
+
+def record_lines(text: str) -> dict[str, list[int]]:
+    """Line of each record's '@type{key' (pybtex does not keep positions)."""
+    lines: dict[str, list[int]] = {}
+    for match in _RECORD_START.finditer(text):
+        if match.group(1).lower() not in _NOT_RECORDS:
+            lines.setdefault(match.group(2), []).append(text.count("\n", 0, match.start()) + 1)
+    return lines
+
+
+def latex_to_text(value: str) -> str:
+    return str(Text.from_latex(value).render(_PLAIN))
+
+
+def _person(person) -> Person:
+    last = latex_to_text(" ".join(person.prelast_names + person.last_names))
+    given = latex_to_text(" ".join(person.first_names + person.middle_names))
+    suffix = latex_to_text(" ".join(person.lineage_names))
+    display = " ".join(part for part in (given, last, suffix) if part)
+    return Person(last=last, display=display)
+
+
+def _syntax_problem(path: str, error: Exception, starts: list[int]) -> Problem:
+    if isinstance(error, PybtexSyntaxError):
+        message = str(error).split(": ", 1)[-1]
+        line = error.lineno or 1
+        start = max((s for s in starts if s <= line), default=None)
+        if start is not None and start != line:
+            message += f" (in the record that starts on line {start})"
+        return Problem(path, line, f"BibTeX syntax error: {message}",
+                       "check the braces, quotes, commas and '=' of this record and the one before it")
+    return Problem(path, 1, f"BibTeX error: {error}", "fix the record pybtex names")
+
+
+def _field_problems(key: str, entry, path: str, line: int) -> list[Problem]:
+    problems = []
+    at = lambda message, fix: problems.append(Problem(path, line, f"record '{key}': {message}", fix))  # noqa: E731
+    if not KEY_PATTERN.match(key):
+        at(f"key does not follow the project's key format", f"rename it: {KEY_FORMAT}")
+    fields = {name.lower(): value for name, value in entry.fields.items()}
+    if not (entry.persons.get("author") or entry.persons.get("editor")):
+        at("has no author", "add author = {Last, First and Last, First} (or editor for an edited book)")
+    for name in ("title", "year"):
+        if not fields.get(name, "").strip():
+            at(f"has no {name}", f"add {name} = {{...}} from the work itself")
+    year = fields.get("year", "")
+    if year and not re.fullmatch(r"\d{4}", year.strip()):
+        at(f"year '{year}' is not a four-digit year", "write the year of the venue, e.g. year = {2015}")
+    doi = fields.get("doi")
+    if doi is not None and not DOI_PATTERN.match(doi.strip()):
+        at(f"doi '{doi}' is not a DOI", "write it as 10.xxxx/suffix without https://doi.org/, or leave it out if unsure")
+    is_arxiv = fields.get("archiveprefix", fields.get("eprinttype", "")).lower() == "arxiv"
+    if "eprint" in fields and is_arxiv and not ARXIV_PATTERN.match(fields["eprint"].strip()):
+        at(f"eprint '{fields['eprint']}' is not an arXiv identifier", "write it as e.g. 1409.0473 (no 'arXiv:' prefix)")
+    url = fields.get("url")
+    if url is not None and not re.match(r"^https?://", url.strip()):
+        at(f"url '{url}' is not an http(s) address", "give the full https:// address or leave it out")
+    for person in entry.persons.get("author", []) + entry.persons.get("editor", []):
+        if not person.last_names:
+            at(f"author '{person}' has no surname", "write names as 'Last, First' separated by ' and '")
+    return problems
+
+
+def _format(key: str, entry) -> tuple[str, str]:
+    formatted = _STYLE.format_entry(key, entry)
+    citation_html = nh3.clean(formatted.text.render(_HTML), tags={"a", "em", "strong", "span", "i", "b"},
+                              attributes={"a": {"href"}, "span": {"class"}}, url_schemes={"http", "https"})
+    return citation_html, formatted.text.render(_PLAIN)
+
+
+def load_bibliography(bib_dir: Path) -> tuple[dict[str, BibRecord], list[Problem]]:
+    records: dict[str, BibRecord] = {}
+    problems: list[Problem] = []
+    files = sorted(bib_dir.glob("*.bib"))
+    if not files:
+        problems.append(Problem(display_path(bib_dir), 1, "no .bib files found", "add BibTeX records to bib/*.bib"))
+    for file in files:
+        path = display_path(file)
+        text, problem = read_utf8(file)
+        if problem:
+            problems.append(problem)
+            continue
+        lines = record_lines(text)
+        with pybtex.errors.capture() as captured:
+            data = Parser().parse_string(text)
+        for error in captured:
+            if "repeated bibliography entry" in str(error):
+                key = str(error).rsplit(": ", 1)[-1]
+                line = lines.get(key, [1])[-1]
+                problems.append(Problem(path, line, f"duplicate BibTeX key '{key}' (also on line {lines.get(key, [1])[0]})",
+                                        "keep one record per work; give different works different keys"))
+            else:
+                problems.append(_syntax_problem(path, error, sorted(n for ns in lines.values() for n in ns)))
+        for key, entry in data.entries.items():
+            line = lines.get(key, [1])[0]
+            if key in records:
+                other = records[key]
+                problems.append(Problem(path, line, f"duplicate BibTeX key '{key}' (also in {other.path}:{other.line})",
+                                        "keep one record per work; give different works different keys"))
+                continue
+            field_problems = _field_problems(key, entry, path, line)
+            problems.extend(field_problems)
+            try:
+                citation_html, citation_text = _format(key, entry)
+            except Exception as error:  # pybtex raises several types for unformattable records
+                problems.append(Problem(path, line, f"record '{key}' cannot be formatted by pybtex: {error}",
+                                        "add the field it names, or use the entry type that fits the work"))
+                continue
+            if field_problems:
+                continue
+            records[key] = BibRecord(
+                key=key, type=entry.type.lower(),
+                fields={name.lower(): str(value) for name, value in entry.fields.items()},
+                authors=tuple(_person(p) for p in entry.persons.get("author", [])),
+                editors=tuple(_person(p) for p in entry.persons.get("editor", [])),
+                path=path, line=line,
+                bibtex=BibliographyData({key: entry}).to_string("bibtex").strip(),
+                citation_html=citation_html, citation_text=citation_text)
+    return dict(sorted(records.items())), problems

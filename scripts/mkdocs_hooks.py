@@ -1,0 +1,85 @@
+"""The thin layer between MkDocs and scripts/: everything here only calls plain functions.
+
+- on_config: load and validate the data; on any problem, abort before site/ is touched.
+- on_files: add the generated pages (entry pages outside the nav) and the vendored assets
+  (KaTeX from npm, vis-network from pyvis) so the site needs no CDN.
+- on_page_markdown: fill the markers of hand-written pages; point "edit" at the entry file.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from mkdocs.exceptions import Abort  # noqa: E402
+from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
+
+from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
+from scripts.pages.home import render_eras  # noqa: E402
+from scripts.problems import InvalidData  # noqa: E402
+from scripts.site_pages import generate_pages  # noqa: E402
+from scripts.validate import Paths, load_knowledge_base  # noqa: E402
+
+KATEX_DIR = ROOT / "node_modules" / "katex" / "dist"
+MARKERS = {"<!-- atlas:eras -->": render_eras}
+_state: dict = {}
+
+
+def data_paths(config) -> Paths:
+    """The project's data, unless ATLAS_TIMELINE_DIR / ATLAS_BIB_DIR point elsewhere (tests, benchmarks)."""
+    project = Paths.of_project(ROOT)
+    return Paths(Path(os.environ.get("ATLAS_TIMELINE_DIR", project.timeline)),
+                 Path(os.environ.get("ATLAS_BIB_DIR", project.bib)),
+                 Path(config["docs_dir"]))
+
+
+def on_config(config):
+    try:
+        _state["kb"] = load_knowledge_base(data_paths(config))
+    except InvalidData as error:
+        raise Abort(f"\n{error}")
+    if not (KATEX_DIR / "katex.min.js").exists():
+        raise Abort("KaTeX is not installed (node_modules/katex) — run `make setup` (it runs `npm ci`).")
+    return config
+
+
+def _vendored_files() -> list[tuple[str, Path]]:
+    files = [(f"assets/vendor/vis-network/{name}", VIS_NETWORK_DIR / name) for name in ("vis-network.min.js",)]
+    for path in [KATEX_DIR / "katex.min.js", KATEX_DIR / "katex.min.css",
+                 KATEX_DIR / "contrib" / "auto-render.min.js", *sorted((KATEX_DIR / "fonts").glob("*"))]:
+        files.append((f"assets/vendor/katex/{path.relative_to(KATEX_DIR).as_posix()}", path))
+    return files
+
+
+def on_files(files, config):
+    kb = _state["kb"]
+    for uri, markdown in generate_pages(kb, Path(config["docs_dir"])).items():
+        if files.get_file_from_path(uri) is not None:
+            raise Abort(f"docs/{uri} is generated from the data — remove the hand-written file.")
+        inclusion = InclusionLevel.NOT_IN_NAV if uri.startswith("entries/") else InclusionLevel.UNDEFINED
+        files.append(File.generated(config, uri, content=markdown, inclusion=inclusion))
+    for uri, path in _vendored_files():
+        files.append(File.generated(config, uri, abs_src_path=str(path)))
+    return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    repository = config["extra"]["atlas"]["edit_base"]
+    uri = page.file.src_uri
+    if uri.startswith("entries/"):
+        page.edit_url = f"{repository}timeline/{Path(uri).stem}.yaml"
+    elif page.file.generated_by is None:
+        page.edit_url = f"{repository}docs/{uri}"
+    else:
+        page.edit_url = None
+    for marker, render in MARKERS.items():
+        if marker in markdown:
+            markdown = markdown.replace(marker, render(_state["kb"]))
+    if "<!-- atlas:" in markdown:
+        unknown = markdown.split("<!-- atlas:", 1)[1].split("-->", 1)[0].strip()
+        raise Abort(f"docs/{uri}: unknown marker 'atlas:{unknown}' — known markers: {', '.join(MARKERS)}")
+    return markdown

@@ -1,0 +1,87 @@
+"""What every page needs to say about a work: its authors, venue, links, thread and URL."""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from scripts.bibliography import latex_to_text
+from scripts.model import BibRecord, Entry, KnowledgeBase, Person
+from scripts.schema_messages import load_schema
+from scripts.text import escape_html
+
+# Colour-blind-friendly, distinct on light and dark backgrounds (Okabe–Ito plus Tol's muted).
+_PALETTE = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00",
+            "#CC79A7", "#88CCEE", "#44AA99", "#AA4499", "#999933", "#882255")
+
+RELATION_OUT = {"cites": "cites", "influenced": "influenced by", "independent": "independent of",
+                "equivalent": "equivalent to", "extends": "extends", "disputes": "disputes"}
+RELATION_IN = {"cites": "cited by", "influenced": "influenced", "independent": "independent of",
+               "equivalent": "equivalent to", "extends": "extended by", "disputes": "disputed by"}
+
+
+@lru_cache(maxsize=None)
+def threads() -> tuple[tuple[str, str, str], ...]:
+    """(slug, description, colour) for each thread, in the schema's order."""
+    spec = load_schema()["properties"]["thread"]
+    return tuple((slug, description, _PALETTE[i % len(_PALETTE)])
+                 for i, (slug, description) in enumerate(zip(spec["enum"], spec["enumDescriptions"])))
+
+
+def thread_label(slug: str) -> str:
+    return slug.replace("-", " ").capitalize()
+
+
+def thread_colour(slug: str) -> str:
+    return next(colour for name, _, colour in threads() if name == slug)
+
+
+def main_record(kb: KnowledgeBase, entry: Entry) -> BibRecord:
+    return kb.records[entry.bib[0]]
+
+
+def entry_people(kb: KnowledgeBase, entry: Entry) -> tuple[Person, ...]:
+    return main_record(kb, entry).people
+
+
+def short_authors(people: tuple[Person, ...]) -> str:
+    names = [p.last for p in people]
+    if len(names) > 3:
+        return f"{names[0]} et al."
+    return " & ".join(names) if len(names) < 3 else f"{names[0]}, {names[1]} & {names[2]}"
+
+
+def venue(record: BibRecord) -> str:
+    f = record.fields
+    for name in ("journal", "booktitle", "howpublished", "school", "institution", "publisher"):
+        if f.get(name):
+            return latex_to_text(f[name])
+    if f.get("eprint") and f.get("archiveprefix", "").lower() == "arxiv":
+        return "arXiv"
+    return ""
+
+
+def external_links(record: BibRecord) -> list[tuple[str, str]]:
+    """(label, URL) pairs; the validator guarantees DOIs, arXiv ids and URLs are well formed."""
+    f, links = record.fields, []
+    if f.get("doi"):
+        links.append(("DOI", f"https://doi.org/{f['doi'].strip()}"))
+    if f.get("eprint") and f.get("archiveprefix", "").lower() == "arxiv":
+        links.append(("arXiv", f"https://arxiv.org/abs/{f['eprint'].strip()}"))
+    if f.get("url"):
+        links.append(("Link", f["url"].strip()))
+    return links
+
+
+def thread_chip(slug: str, href: str | None = None) -> str:
+    label = escape_html(thread_label(slug))
+    style = f' style="--atlas-thread: {thread_colour(slug)}"'
+    if href:
+        return f'<a class="atlas-chip" href="{escape_html(href)}"{style}>{label}</a>'
+    return f'<span class="atlas-chip"{style}>{label}</span>'
+
+
+def fence(code: str, language: str) -> str:
+    """A fenced block no content can close early: longer than any backtick run inside."""
+    longest = max((len(run) for run in re.findall("`+", code)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{language}\n{code}\n{ticks}"

@@ -1,0 +1,110 @@
+"""The citation graph: networkx → pyvis, with our own template and the vis-network pyvis ships.
+
+pyvis's stock page loads Bootstrap from a CDN and, when a title contains "href", puts
+tooltips through innerHTML. We keep pyvis for assembling nodes, edges and options, and
+render them with `templates/graph.html`: data as JSON in a script tag, tooltips built as
+text nodes, no network access. The layout is computed here (x: time, y: thread lanes),
+so the browser draws it at once with physics off, at any size."""
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+
+from pyvis.network import Network
+
+from scripts.graph import importance
+from scripts.model import KnowledgeBase
+from scripts.pages.common import RELATION_OUT, entry_people, short_authors, thread_colour, thread_label, threads
+from scripts.text import escape_html
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+VIS_NETWORK_DIR = Path(__import__("pyvis").__file__).parent / "templates" / "lib" / "vis-9.1.2"
+
+EDGE_STYLE = {
+    "cites": {"color": "#9e9e9e", "width": 1},
+    "extends": {"color": "#1976d2", "width": 2.5},
+    "influenced": {"color": "#7b1fa2", "width": 1.5, "dashes": [6, 4]},
+    "equivalent": {"color": "#2e7d32", "width": 2.5, "dashes": [2, 3], "arrows": "to, from"},
+    "independent": {"color": "#f9a825", "width": 1.5, "dashes": [10, 6], "arrows": ""},
+    "disputes": {"color": "#d32f2f", "width": 2, "dashes": [4, 4]},
+}
+YEAR_WIDTH, CELL_GAP = 90, 16
+
+
+def layout(kb: KnowledgeBase) -> dict[str, tuple[float, float]]:
+    """Swimlanes: one column per year that has entries, one lane per thread; entries that
+    share a (year, thread) cell are packed into a small grid. Deterministic, O(n)."""
+    years = sorted({e.date.year for e in kb.entries.values()})
+    column = {year: i for i, year in enumerate(years)}
+    lane = {slug: i for i, (slug, _, _) in enumerate(threads())}
+    cells: dict[tuple[int, str], list[str]] = defaultdict(list)
+    for entry in kb.entries.values():
+        cells[(entry.date.year, entry.thread)].append(entry.id)
+    side = max(math.ceil(math.sqrt(len(ids))) for ids in cells.values()) if cells else 1
+    lane_height = max(110, (side + 1) * CELL_GAP)
+    year_width = max(YEAR_WIDTH, (side + 1) * CELL_GAP)
+    positions = {}
+    for (year, thread), ids in cells.items():
+        n = math.ceil(math.sqrt(len(ids)))
+        for i, entry_id in enumerate(ids):
+            dx, dy = (i % n - (n - 1) / 2) * CELL_GAP, (i // n - (n - 1) / 2) * CELL_GAP
+            positions[entry_id] = (column[year] * year_width + dx, lane[thread] * lane_height + dy)
+    return positions
+
+
+def build_network(kb: KnowledgeBase, base_url: str) -> Network:
+    net = Network(directed=True)  # directed: pyvis skips its quadratic duplicate-edge scan
+    positions = layout(kb)
+    degree = importance(kb.graph)
+    for entry in kb.entries.values():
+        x, y = positions[entry.id]
+        people = short_authors(entry_people(kb, entry))
+        net.add_node(
+            entry.id, label=entry.title if len(entry.title) <= 32 else entry.title[:30] + "…",
+            title=f"{entry.title}\n{people} · {entry.date.label} · {thread_label(entry.thread)}",
+            color=thread_colour(entry.thread), x=x, y=y, size=8 + 5 * math.sqrt(degree[entry.id]),
+            url=f"{base_url}entries/{entry.id}/", thread=entry.thread, physics=False)
+    for entry in kb.entries.values():
+        for relation in entry.relations:
+            evidence = relation.source.note or relation.source.locator if relation.source else "reference list"
+            net.add_edge(entry.id, relation.target, title=f"{entry.title} {RELATION_OUT[relation.type]} "
+                         f"{kb.entries[relation.target].title}\n({relation.type}; {evidence})",
+                         relation=relation.type, **EDGE_STYLE[relation.type])
+    net.set_options("""{
+      "physics": {"enabled": false},
+      "interaction": {"hover": true, "tooltipDelay": 120, "hideEdgesOnDrag": true, "navigationButtons": false},
+      "nodes": {"shape": "dot", "borderWidth": 1, "font": {"size": 13}},
+      "edges": {"arrows": {"to": {"enabled": true, "scaleFactor": 0.5}}, "smooth": false},
+      "layout": {"improvedLayout": false}
+    }""")
+    return net
+
+
+def render_graph_page(kb: KnowledgeBase) -> str:
+    net = build_network(kb, base_url="../")
+    net.set_template_dir(str(TEMPLATES), "graph.html")
+    fragment = net.generate_html(name="graph.html")
+    legend_threads = "".join(
+        f'<li><span class="atlas-swatch" style="background:{colour}"></span>{escape_html(thread_label(slug))}</li>'
+        for slug, _, colour in threads() if any(e.thread == slug for e in kb.entries.values()))
+    legend_edges = "".join(
+        f'<li><span class="atlas-edge-swatch" style="border-top: 3px {"dashed" if "dashes" in style else "solid"} {style["color"]}"></span>'
+        f'{escape_html(kind)}</li>' for kind, style in EDGE_STYLE.items())
+    return "\n".join([
+        "---",
+        "hide:",
+        "  - navigation",
+        "  - toc",
+        "---",
+        "",
+        "# Citation graph",
+        "",
+        "Each dot is a work, placed by year (left to right) and thread (top to bottom), sized by how many later works "
+        "point at it. Hover for the title, click to open the work, scroll to zoom, drag to pan.",
+        "",
+        fragment,
+        "",
+        f'<div class="atlas-legend"><ul>{legend_threads}</ul><ul>{legend_edges}</ul></div>',
+        "",
+    ])

@@ -1,0 +1,104 @@
+"""jsonschema errors → messages a contributor can act on, with the fix, from the schema itself."""
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import fastjsonschema
+import jsonschema
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "timeline" / "schema.json"
+
+
+@lru_cache(maxsize=None)
+def load_schema(path: Path = SCHEMA_PATH) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def fast_validator(path: Path = SCHEMA_PATH):
+    """Compiled validator: answers 'valid?' quickly; jsonschema explains the invalid ones."""
+    return fastjsonschema.compile(load_schema(path))
+
+
+@lru_cache(maxsize=None)
+def full_validator(path: Path = SCHEMA_PATH) -> jsonschema.Draft7Validator:
+    return jsonschema.Draft7Validator(load_schema(path))
+
+
+def _field_name(path: tuple[Any, ...]) -> str:
+    name = ""
+    for step in path:
+        name += f"[{step}]" if isinstance(step, int) else (f".{step}" if name else str(step))
+    return name or "the entry"
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list",
+            dict: "a mapping", type(None): "empty"}.get(type(value), type(value).__name__)
+
+
+def _suggest(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(str(word), choices, n=1)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def describe(error: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str, str]:
+    """(path of the offending value, what is wrong, how to fix it)."""
+    path = tuple(error.absolute_path)
+    field = _field_name(path)
+    schema = error.schema
+    keyword = error.validator
+    description = schema.get("description", "")
+    if keyword == "additionalProperties":
+        known = sorted(error.schema.get("properties", {}))
+        unknown = sorted(set(error.instance) - set(known))
+        extra = unknown[0] if unknown else "?"
+        where = path + (extra,)
+        return where, f"unknown field '{extra}'" + (f" in {field}" if path else ""), \
+            f"{_suggest(extra, known)}known fields are: {', '.join(known)}"
+    if keyword == "required":
+        missing = error.message.split("'")[1]
+        about = schema.get("properties", {}).get(missing, {}).get("description", "")
+        if missing == "source" and isinstance(error.instance, dict):
+            return path, f"{field} is a '{error.instance.get('type')}' relation with no source", \
+                "every relation but 'cites' needs its evidence: source: {bib: <key>, locator: <page or section>} or source: {note: <...>}"
+        return path, f"missing field '{missing}'" + (f" in {field}" if path else ""), \
+            f"add it: {about}" if about else f"add '{missing}'"
+    if keyword == "enum":
+        allowed = [str(v) for v in error.validator_value]
+        return path, f"{field} '{error.instance}' is not one of the allowed values", \
+            f"{_suggest(error.instance, allowed)}use one of: {', '.join(allowed)}"
+    if keyword == "type":
+        expected = error.validator_value
+        expected = expected if isinstance(expected, str) else " or ".join(expected)
+        names = {"string": "text", "integer": "a whole number", "array": "a list", "object": "a mapping"}
+        return path, f"{field} should be {names.get(expected, expected)}, not {_type_name(error.instance)}", \
+            description or "fix the value's type"
+    if keyword == "oneOf" and path and path[-1] == "date":
+        return path, f"date '{error.instance}' is neither a year nor a quoted year-month", \
+            'write a year (date: 2014) or a year and month in quotes (date: "2014-09")'
+    if keyword == "anyOf" and "bib" in schema.get("properties", {}):
+        return path, f"{field} needs either a bib key with a locator, or a note", \
+            "add 'bib: <key>' and 'locator: <page or section>', or 'note: <what the evidence is>'"
+    if keyword == "pattern":
+        return path, f"{field} '{error.instance}' has the wrong format", description or f"match {error.validator_value}"
+    if keyword in ("minLength", "maxLength", "minItems"):
+        return path, f"{field} is too {'long' if keyword == 'maxLength' else 'short'} ({error.message})", \
+            description or "adjust its length"
+    if keyword == "uniqueItems":
+        return path, f"{field} lists the same value twice", "remove the repeated value"
+    return path, f"{field}: {error.message}", description or "see timeline/schema.json"
+
+
+def schema_errors(data: Any) -> list[tuple[tuple[Any, ...], str, str]]:
+    try:
+        fast_validator()(data)
+        return []
+    except fastjsonschema.JsonSchemaException:
+        pass
+    errors = sorted(full_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    return [describe(error) for error in errors]

@@ -1,0 +1,37 @@
+"""All generated pages, as {docs-relative path: Markdown}, from the knowledge base.
+
+Pure: data in, text out. The MkDocs hooks (scripts/mkdocs_hooks.py) are the only thing that
+knows about MkDocs, so the site generator can be swapped without touching this."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from scripts.model import KnowledgeBase
+from scripts.pages.bibliography_page import render_bibliography_page
+from scripts.pages.entry_page import entry_uri, render_entry_page
+from scripts.pages.graph_page import render_graph_page
+from scripts.pages.people_page import render_people_page
+from scripts.pages.threads_page import render_threads_page
+from scripts.pages.timeline_page import render_timeline_page
+
+
+def mechanism_uri(docs_dir: Path, slug: str | None) -> str | None:
+    if slug is None:
+        return None
+    for ext in (".py", ".md"):
+        if (docs_dir / "mechanisms" / f"{slug}{ext}").exists():
+            return f"mechanisms/{slug}{ext}"
+    return None
+
+
+def generate_pages(kb: KnowledgeBase, docs_dir: Path) -> dict[str, str]:
+    pages = {
+        "timeline.md": render_timeline_page(kb),
+        "graph.md": render_graph_page(kb),
+        "bibliography.md": render_bibliography_page(kb),
+        "people.md": render_people_page(kb),
+        "threads.md": render_threads_page(kb),
+    }
+    for entry in kb.entries.values():
+        pages[entry_uri(entry.id)] = render_entry_page(kb, entry, mechanism_uri(docs_dir, entry.runnable))
+    return pages

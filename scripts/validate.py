@@ -1,0 +1,203 @@
+"""Load bib/ and timeline/, check everything, and return the knowledge base or every problem.
+
+    python -m scripts.check        # the contributor's command (make check)
+"""
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from scripts.bibliography import display_path, load_bibliography, read_utf8
+from scripts.model import BibRecord, Entry, EntryDate, Evidence, KnowledgeBase, Quote, Relation
+from scripts.problems import InvalidData, Problem
+from scripts.schema_messages import schema_errors
+from scripts.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml
+
+# Relations that make one work an ancestor of another; `cites` may only point back in time.
+LINEAGE_TYPES = ("cites", "extends", "influenced")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where the data lives; tests point these at fixtures."""
+    timeline: Path
+    bib: Path
+    docs: Path
+
+    @classmethod
+    def of_project(cls, root: Path) -> Paths:
+        return cls(root / "timeline", root / "bib", root / "docs")
+
+
+@dataclass
+class _Parsed:
+    path: str
+    stem: str
+    doc: YamlDocument
+
+
+def _parse_entry_files(timeline_dir: Path) -> tuple[list[_Parsed], list[Problem]]:
+    parsed, problems = [], []
+    for file in sorted(timeline_dir.glob("*.yaml")) + sorted(timeline_dir.glob("*.yml")):
+        path = display_path(file)
+        if file.suffix == ".yml":
+            problems.append(Problem(path, 1, "entry files end in .yaml", f"rename it to {file.stem}.yaml"))
+            continue
+        text, problem = read_utf8(file)
+        if problem:
+            problems.append(problem)
+            continue
+        try:
+            doc, duplicates = parse_yaml(text)
+        except YamlSyntaxError as error:
+            problems.append(Problem(path, error.line, f"YAML syntax error: {error.message}",
+                                    "fix the indentation or quoting here (text with ': ' or '#' needs quotes or a | block)"))
+            continue
+        for line, key in duplicates:
+            problems.append(Problem(path, line, f"field '{key}' appears twice", "keep one of them"))
+        if not isinstance(doc.data, dict):
+            problems.append(Problem(path, 1, "an entry file must be a mapping of fields",
+                                    "start from `make new KEY=<bibkey>` or copy an existing entry"))
+            continue
+        parsed.append(_Parsed(path, file.stem, doc))
+    return parsed, problems
+
+
+def _entry_from(data: dict[str, Any], doc: YamlDocument, path: str) -> Entry:
+    relations = []
+    for index, raw in enumerate(data.get("relations", [])):
+        source = raw.get("source")
+        relations.append(Relation(
+            type=raw["type"], target=raw["target"],
+            source=Evidence(**source) if source else None,
+            line=doc.line_of(("relations", index))))
+    return Entry(
+        id=data["id"], date=EntryDate.parse(data["date"]), bib=tuple(data["bib"]),
+        title=data["title"].strip(), thread=data["thread"], kind=data["kind"],
+        summary=data["summary"].strip(), annotation=data["annotation"], path=path,
+        quotes=tuple(Quote(**q) for q in data.get("quotes", [])),
+        relations=tuple(relations), runnable=data.get("runnable"),
+        people=tuple(data.get("people", [])))
+
+
+def _date_problems(entry: Entry, doc: YamlDocument, today: datetime.date) -> list[str]:
+    date = entry.date
+    wrong = []
+    if date.month is not None and not 1 <= date.month <= 12:
+        wrong.append(f"date '{date.year}-{date.month:02d}' has no month {date.month}")
+    if date.year > today.year or (date.year == today.year and (date.month or 1) > today.month):
+        wrong.append(f"date {date.label} is in the future")
+    if date.year < 1000:
+        wrong.append(f"date {date.year} is implausibly early")
+    return wrong
+
+
+def _check_entry(entry: Entry, doc: YamlDocument, stem: str, records: dict[str, BibRecord],
+                 entries: dict[str, Entry], docs_dir: Path, today: datetime.date) -> list[Problem]:
+    problems = []
+    add = lambda where, message, fix: problems.append(Problem(entry.path, doc.line_of(where), message, fix))  # noqa: E731
+    if stem != entry.id:
+        add(("id",), f"id '{entry.id}' does not match the file name '{stem}.yaml'",
+            f"rename the file to {entry.id}.yaml or change the id to {stem}")
+    if not entry.id.startswith(f"{entry.date.year}-"):
+        add(("id",), f"id '{entry.id}' does not start with the entry's year {entry.date.year}",
+            f"use an id of the form {entry.date.year}-<slug>, and rename the file to match")
+    for message in _date_problems(entry, doc, today):
+        add(("date",), message, "give the year (and month) the work first appeared in public")
+    for index, key in enumerate(entry.bib):
+        if key not in records:
+            add(("bib", index), f"bib key '{key}' has no record in bib/*.bib",
+                "add the BibTeX record, or fix the key (keys are case-sensitive)")
+    main = records.get(entry.bib[0])
+    if main is not None and entry.date.year > main.year:
+        add(("date",), f"date {entry.date.label} is after its record's year {main.year}",
+            "the entry's date is the first public appearance, which cannot be later than the publication")
+    for index, quote in enumerate(entry.quotes):
+        if quote.source not in records:
+            add(("quotes", index, "source"), f"quote source '{quote.source}' has no record in bib/*.bib",
+                "add the record or fix the key")
+    seen: set[tuple[str, str]] = set()
+    for index, relation in enumerate(entry.relations):
+        where = ("relations", index)
+        if relation.target == entry.id:
+            add(where, f"relation '{relation.type}' points at the entry itself", "point it at another entry")
+            continue
+        if (relation.type, relation.target) in seen:
+            add(where, f"relation '{relation.type}' to '{relation.target}' is listed twice", "remove one of them")
+        seen.add((relation.type, relation.target))
+        target = entries.get(relation.target)
+        if target is None:
+            add(where + ("target",), f"relation target '{relation.target}' is not an entry id",
+                "use the id of an existing entry (its file name without .yaml)")
+        elif relation.type == "cites" and _earlier(entry.date, target.date):
+            add(where, f"{entry.id} ({entry.date.label}) cannot cite {target.id} ({target.date.label}), which appeared later",
+                "use 'influenced' or 'independent' with a source, or write the relation in the later work's file")
+        if relation.source and relation.source.bib and relation.source.bib not in records:
+            add(where + ("source", "bib"), f"evidence key '{relation.source.bib}' has no record in bib/*.bib",
+                "add the record or fix the key")
+    if entry.runnable and not any((docs_dir / "mechanisms" / f"{entry.runnable}{ext}").exists() for ext in (".py", ".md")):
+        add(("runnable",), f"runnable page '{entry.runnable}' does not exist",
+            f"add docs/mechanisms/{entry.runnable}.py, or use the slug of an existing mechanism page")
+    return problems
+
+
+def _earlier(a: EntryDate, b: EntryDate) -> bool:
+    if a.year != b.year:
+        return a.year < b.year
+    return a.month is not None and b.month is not None and a.month < b.month
+
+
+def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """Everything wrong with the data, at once; the knowledge base only when nothing is."""
+    today = today or datetime.date.today()
+    records, problems = load_bibliography(paths.bib)
+    parsed, entry_problems = _parse_entry_files(paths.timeline)
+    problems += entry_problems
+
+    valid: list[tuple[Entry, _Parsed]] = []
+    first_file: dict[str, _Parsed] = {}
+    for item in parsed:
+        errors = schema_errors(item.doc.data)
+        for where, message, fix in errors:
+            problems.append(Problem(item.path, item.doc.line_of(where), message, fix))
+        entry_id = item.doc.data.get("id")
+        if isinstance(entry_id, str):
+            if entry_id in first_file:
+                problems.append(Problem(item.path, item.doc.line_of(("id",)),
+                                        f"duplicate entry id '{entry_id}' (also in {first_file[entry_id].path})",
+                                        "every entry needs its own id; rename one of them"))
+            first_file.setdefault(entry_id, item)
+        if not errors:
+            valid.append((_entry_from(item.doc.data, item.doc, item.path), item))
+
+    # Entries that failed the schema still count as relation targets, so one bad file
+    # does not cascade into "missing target" errors in every file that points at it.
+    by_id = {entry.id: entry for entry, _ in valid}
+    known_ids = {**{i: None for i in first_file}, **by_id}
+    for entry, item in valid:
+        entry_problems = _check_entry(entry, item.doc, item.stem, records, by_id, paths.docs, today)
+        problems += [p for p in entry_problems if not _targets_invalid_file(p, known_ids, by_id)]
+    if problems:
+        return None, sorted(set(problems))
+    entries = dict(sorted(((e.id, e) for e, _ in valid), key=lambda kv: (kv[1].date.sort_key, kv[0])))
+    return KnowledgeBase(entries=entries, records=records), []
+
+
+def _targets_invalid_file(problem: Problem, known_ids: dict, by_id: dict) -> bool:
+    if not problem.message.startswith("relation target '"):
+        return False
+    target = problem.message.split("'")[1]
+    return target in known_ids and target not in by_id
+
+
+def load_knowledge_base(paths: Paths) -> KnowledgeBase:
+    """The validated knowledge base with its graph; raises InvalidData with every problem."""
+    from scripts.graph import build_graph
+
+    kb, problems = check(paths)
+    if problems:
+        raise InvalidData(problems)
+    kb.graph = build_graph(kb)
+    return kb
