@@ -137,20 +137,26 @@ def load_bibliography(bib_dir: Path) -> tuple[dict[str, BibRecord], list[Problem
         lines = record_lines(text)
         with pybtex.errors.capture() as captured:
             data = Parser().parse_string(text)
+        starts = sorted(n for ns in lines.values() for n in ns)
+        broken_records: set[int] = set()  # a record with a syntax error is reported once, as that
         for error in captured:
+            if isinstance(error, PybtexSyntaxError) and error.lineno:
+                broken_records.add(max((s for s in starts if s <= error.lineno), default=0))
             if "repeated bibliography entry" in str(error):
                 key = str(error).rsplit(": ", 1)[-1]
                 line = lines.get(key, [1])[-1]
                 problems.append(Problem(path, line, f"duplicate BibTeX key '{key}' (also on line {lines.get(key, [1])[0]})",
                                         "keep one record per work; give different works different keys"))
             else:
-                problems.append(_syntax_problem(path, error, sorted(n for ns in lines.values() for n in ns)))
+                problems.append(_syntax_problem(path, error, starts))
         for key, entry in data.entries.items():
             line = lines.get(key, [1])[0]
             if key in records:
                 other = records[key]
                 problems.append(Problem(path, line, f"duplicate BibTeX key '{key}' (also in {other.path}:{other.line})",
                                         "keep one record per work; give different works different keys"))
+                continue
+            if line in broken_records:
                 continue
             field_problems = _field_problems(key, entry, path, line)
             problems.extend(field_problems)

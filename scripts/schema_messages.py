@@ -63,7 +63,7 @@ def describe(error: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str, s
     if keyword == "required":
         missing = error.message.split("'")[1]
         about = schema.get("properties", {}).get(missing, {}).get("description", "")
-        if missing == "source" and isinstance(error.instance, dict):
+        if missing == "source" and path[:1] == ("relations",) and isinstance(error.instance, dict):
             return path, f"{field} is a '{error.instance.get('type')}' relation with no source", \
                 "every relation but 'cites' needs its evidence: source: {bib: <key>, locator: <page or section>} or source: {note: <...>}"
         return path, f"missing field '{missing}'" + (f" in {field}" if path else ""), \

@@ -104,6 +104,9 @@ def _check_entry(entry: Entry, doc: YamlDocument, stem: str, records: dict[str, 
     if not entry.id.startswith(f"{entry.date.year}-"):
         add(("id",), f"id '{entry.id}' does not start with the entry's year {entry.date.year}",
             f"use an id of the form {entry.date.year}-<slug>, and rename the file to match")
+    for field in ("title", "thread", "kind", "summary", "annotation"):
+        if "TODO" in str(getattr(entry, field)):
+            add((field,), f"{field} still holds a TODO from the scaffold", f"write the {field} (see CONTRIBUTING.md)")
     for message in _date_problems(entry, doc, today):
         add(("date",), message, "give the year (and month) the work first appeared in public")
     for index, key in enumerate(entry.bib):
