@@ -24,3 +24,30 @@ def copy_data(source: Path, destination: Path) -> Path:
 @pytest.fixture
 def good_data(tmp_path: Path) -> Path:
     return copy_data(GOOD, tmp_path)
+
+
+def build_site(timeline: Path, bib: Path, site_dir: Path) -> "subprocess.CompletedProcess[str]":
+    """Run the real build (mkdocs --strict with the project's hooks) on the given data."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ATLAS_TIMELINE_DIR": str(timeline), "ATLAS_BIB_DIR": str(bib)}
+    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+@pytest.fixture(scope="session")
+def site_data(tmp_path_factory) -> Path:
+    """The project's own data with the hostile fixture added."""
+    root = tmp_path_factory.mktemp("data")
+    copy_data(ROOT, root)
+    copy_data(FIXTURES / "hostile", root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def built_site(site_data, tmp_path_factory) -> Path:
+    site = tmp_path_factory.mktemp("site") / "site"
+    result = build_site(site_data / "timeline", site_data / "bib", site)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return site

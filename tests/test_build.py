@@ -1,0 +1,103 @@
+"""The strict build: it succeeds on good data, every internal link and anchor resolves, nothing
+is loaded from another host, and bad data stops it before anything is written."""
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from tests.conftest import FIXTURES, GOOD, build_site, copy_data
+
+RESOURCE_ATTRIBUTES = {("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"),
+                       ("source", "src"), ("video", "src"), ("audio", "src"), ("embed", "src"), ("object", "data")}
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.links: list[tuple[str, str, str]] = []
+        self.ids: set[str] = set()
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name == "id" and value:
+                self.ids.add(value)
+            if value is not None and name in ("href", "src", "data"):
+                self.links.append((tag, name, value))
+
+
+def parse(path: Path) -> _Page:
+    page = _Page()
+    page.feed(path.read_text(encoding="utf-8"))
+    return page
+
+
+def html_files(site: Path) -> list[Path]:
+    return sorted(site.rglob("*.html"))
+
+
+def test_site_has_every_page_type(built_site):
+    for page in ["index.html", "timeline/index.html", "graph/index.html", "bibliography/index.html",
+                 "people/index.html", "threads/index.html", "contributing/index.html",
+                 "entries/2020-hostile-entry/index.html", "search/search_index.json"]:
+        assert (built_site / page).exists(), page
+
+
+def test_internal_links_and_anchors_resolve(built_site):
+    pages = {path: parse(path) for path in html_files(built_site)}
+    broken = []
+    for path, page in pages.items():
+        for tag, attribute, value in page.links:
+            url = urlsplit(value)
+            if url.scheme or value.startswith(("//", "mailto:")) or (tag, attribute) == ("a", "data"):
+                continue
+            base = built_site if url.path.startswith("/") else path.parent  # 404.html links from the root
+            target = (base / unquote(url.path).lstrip("/")).resolve() if url.path else path
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{path.relative_to(built_site)}: {value}")
+            elif url.fragment and target.suffix == ".html" and tag == "a":
+                if url.fragment not in pages[target].ids:
+                    broken.append(f"{path.relative_to(built_site)}: {value} (no such anchor)")
+    assert not broken, "\n".join(broken[:50])
+
+
+def test_nothing_is_loaded_from_another_host(built_site):
+    offenders = []
+    for path in html_files(built_site):
+        for tag, attribute, value in parse(path).links:
+            if (tag, attribute) in RESOURCE_ATTRIBUTES and re.match(r"^(https?:)?//", value):
+                offenders.append(f"{path.relative_to(built_site)}: <{tag} {attribute}={value}>")
+    for path in list(built_site.rglob("*.css")) + list(built_site.rglob("*.js")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for match in re.findall(r"""(?:@import\s+url\(|url\()\s*['"]?(https?://[^'")\s]+)""", text):
+            offenders.append(f"{path.relative_to(built_site)}: {match}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_entry_pages_are_outside_the_nav(built_site):
+    """The nav is rendered into every page: listing entries there makes the build quadratic."""
+    home = (built_site / "timeline" / "index.html").read_text(encoding="utf-8")
+    nav = home.split('md-nav--primary', 1)[1].split("</nav>", 1)[0]
+    assert "entries/" not in nav
+
+
+def test_edit_link_points_at_the_entry_file(built_site):
+    page = (built_site / "entries" / "2020-hostile-entry" / "index.html").read_text(encoding="utf-8")
+    assert "edit/main/timeline/2020-hostile-entry.yaml" in page
+
+
+def test_bad_data_fails_the_build_and_leaves_site_untouched(tmp_path):
+    data = copy_data(GOOD, tmp_path / "data")
+    for file in (FIXTURES / "bad" / "unknown-thread" / "timeline").glob("*"):
+        (data / "timeline" / file.name).write_bytes(file.read_bytes())
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("previous good build")
+    result = build_site(data / "timeline", data / "bib", site)
+    assert result.returncode == 1
+    assert "did you mean 'transformers'?" in result.stdout + result.stderr
+    assert [p.name for p in site.iterdir()] == ["index.html"]
+    assert (site / "index.html").read_text() == "previous good build"
