@@ -1,0 +1,192 @@
+"""The built site in headless Chromium (Debian's, through Playwright): pages load with no console
+errors, no failed requests and no request to another host; the timeline filters, the graph draws,
+search finds an entry, and hostile text from an entry file never runs.
+
+Without Chromium these tests skip, except under CI=true, where a missing browser is a failure."""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from scripts.validate import Paths, check
+from tests.conftest import ROOT
+
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+if not CHROMIUM:
+    if os.environ.get("CI") == "true":
+        pytest.fail("Chromium is required under CI=true (.ci/run installs Debian's chromium)", pytrace=False)
+    pytest.skip("Chromium not installed (apt-get install chromium); CI installs it", allow_module_level=True)
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGES = ["", "timeline/", "graph/", "threads/", "people/", "bibliography/", "contributing/",
+         "entries/2020-hostile-entry/", "entries/2019-plain-target/"]
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(built_site):
+    handler = functools.partial(_QuietHandler, directory=str(built_site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Watched:
+    """A page that records console errors, failed requests, foreign requests and dialogs."""
+
+    def __init__(self, browser, base: str):
+        self.base = base
+        self.context = browser.new_context()
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        host = urlsplit(base).netloc
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url} {r.failure}"))
+        self.page.on("request", lambda r: urlsplit(r.url).netloc != host and not r.url.startswith(("data:", "blob:"))
+                     and self.errors.append(f"third-party request: {r.url}"))
+        self.page.on("response", lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"))
+        self.page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
+
+    def goto(self, path: str):
+        self.page.goto(self.base + path, wait_until="load")
+        self.page.wait_for_timeout(150)
+        return self.page
+
+    def assert_clean(self):
+        pwned = self.page.evaluate("window.__pwned")
+        assert pwned is None, f"hostile script ran: {pwned}"
+        assert not self.errors, "\n".join(self.errors)
+
+
+@pytest.fixture
+def watched(browser, server):
+    w = Watched(browser, server)
+    yield w
+    w.context.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_loads_cleanly(watched, path):
+    page = watched.goto(path)
+    assert page.locator("h1").first.is_visible()
+    watched.assert_clean()
+
+
+def test_math_is_rendered_offline(watched, site_data):
+    kb, _ = check(Paths(site_data / "timeline", site_data / "bib", ROOT / "docs"))
+    with_math = [e for e in kb.entries.values() if "$" in e.annotation]
+    assert with_math, "no entry with math to check"
+    page = watched.goto(f"entries/{with_math[0].id}/")
+    page.wait_for_function("typeof katex !== 'undefined'")
+    assert page.locator(".atlas-annotation .katex").count() > 0
+    watched.assert_clean()
+
+
+def test_timeline_filters_by_thread_and_text(watched, site_data):
+    kb, _ = check(Paths(site_data / "timeline", site_data / "bib", ROOT / "docs"))
+    page = watched.goto("timeline/")
+    items = page.locator(".atlas-item")
+    assert items.count() == len(kb.entries)
+    thread = "psychology"
+    expected = sum(e.thread == thread for e in kb.entries.values())
+    page.click("[data-atlas-none]")
+    assert page.locator(".atlas-item:visible").count() == 0
+    page.check(f".atlas-filter input[value={thread}]")
+    assert page.locator(".atlas-item:visible").count() == expected > 0
+    assert page.locator("[data-atlas-shown]").inner_text() == str(expected)
+    page.click("[data-atlas-all]")
+    page.fill("[data-atlas-query]", "hostile")
+    assert page.locator(".atlas-item:visible").count() == 1
+    watched.assert_clean()
+
+
+def test_timeline_thread_link_preselects(watched):
+    page = watched.goto("timeline/?thread=graphs-and-sets")
+    visible = page.locator(".atlas-item:visible")
+    assert visible.count() >= 2
+    assert all(t == "graphs-and-sets" for t in visible.evaluate_all("els => els.map(e => e.dataset.thread)"))
+
+
+def test_hostile_text_is_shown_as_text(watched):
+    page = watched.goto("entries/2020-hostile-entry/")
+    assert "<script>window.__pwned='title'</script>" in page.locator("h1").inner_text()
+    annotation = page.locator(".atlas-annotation")
+    assert "<img src=x onerror" in annotation.inner_text()
+    assert annotation.locator("img, script, iframe").count() == 0
+    assert annotation.locator("a[href^='javascript']").count() == 0
+    assert page.locator("article img").count() == 0
+    page = watched.goto("timeline/")
+    item = page.locator(".atlas-item[data-thread] .atlas-item-title", has_text="Hostile")
+    assert "<script>" in item.inner_text()
+    assert page.locator(".atlas-timeline script, .atlas-timeline img").count() == 0
+    watched.assert_clean()
+
+
+def _hover_node(page, node_id: str) -> str:
+    box = page.locator("#atlas-graph canvas").bounding_box()
+    point = page.evaluate(f"atlasGraph.canvasToDOM(atlasGraph.getPositions(['{node_id}'])['{node_id}'])")
+    page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+    tooltip = page.locator("div.vis-tooltip")
+    tooltip.wait_for(state="visible", timeout=5000)
+    return tooltip
+
+
+def test_graph_draws_every_node_and_tooltips_are_text(watched, site_data):
+    kb, _ = check(Paths(site_data / "timeline", site_data / "bib", ROOT / "docs"))
+    page = watched.goto("graph/")
+    page.wait_for_function("window.atlasGraph !== undefined")
+    assert page.evaluate("atlasGraph.body.data.nodes.length") == len(kb.entries)
+    assert page.evaluate("atlasGraph.body.data.edges.length") == sum(len(e.relations) for e in kb.entries.values())
+    page.evaluate("atlasGraph.focus('2020-hostile-entry', {scale: 1.5})")
+    page.wait_for_timeout(200)
+    tooltip = _hover_node(page, "2020-hostile-entry")
+    assert "<script>window.__pwned='title'</script>" in tooltip.inner_text()
+    assert tooltip.locator("img, script").count() == 0
+    watched.assert_clean()
+
+
+def test_graph_search_and_click_open_the_entry(watched):
+    page = watched.goto("graph/")
+    page.wait_for_function("window.atlasGraph !== undefined")
+    page.fill("[data-atlas-graph-search]", "A plain target")
+    page.press("[data-atlas-graph-search]", "Enter")
+    assert page.evaluate("atlasGraph.getSelectedNodes()") == ["2019-plain-target"]
+    page.wait_for_timeout(600)  # the focus animation
+    _hover_node(page, "2019-plain-target")
+    page.mouse.down()
+    page.mouse.up()
+    page.wait_for_url("**/entries/2019-plain-target/")
+    watched.assert_clean()
+
+
+def test_search_finds_an_entry(watched):
+    page = watched.goto("")
+    page.fill("input[data-md-component=search-query]", "plain target")
+    result = page.locator(".md-search-result__item", has_text="A plain target").first
+    result.wait_for(timeout=10000)
+    watched.assert_clean()
