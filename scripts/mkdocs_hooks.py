@@ -3,6 +3,7 @@
 - on_config: load and validate the data; on any problem, abort before site/ is touched.
 - on_files: add the generated pages (entry pages outside the nav) and the vendored assets
   (KaTeX from npm, vis-network from pyvis) so the site needs no CDN.
+- on_page_content: put the generated pages' HTML fragments in place.
 - on_page_markdown: fill the markers of hand-written pages; point "edit" at the entry file.
 """
 from __future__ import annotations
@@ -57,14 +58,20 @@ def _vendored_files() -> list[tuple[str, Path]]:
 
 def on_files(files, config):
     kb = _state["kb"]
-    for uri, markdown in generate_pages(kb, Path(config["docs_dir"])).items():
+    _state["pages"] = generate_pages(kb, Path(config["docs_dir"]))
+    for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
             raise Abort(f"docs/{uri} is generated from the data — remove the hand-written file.")
         inclusion = InclusionLevel.NOT_IN_NAV if uri.startswith("entries/") else InclusionLevel.UNDEFINED
-        files.append(File.generated(config, uri, content=markdown, inclusion=inclusion))
+        files.append(File.generated(config, uri, content=page.markdown, inclusion=inclusion))
     for uri, path in _vendored_files():
         files.append(File.generated(config, uri, abs_src_path=str(path)))
     return files
+
+
+def on_page_content(html, page, config, files):
+    generated = _state["pages"].get(page.file.src_uri)
+    return generated.render(html) if generated else html
 
 
 def on_page_markdown(markdown, page, config, files):

@@ -88,7 +88,7 @@ class BibRecord:
     editors: tuple[Person, ...]
     path: str
     line: int
-    bibtex: str          # the record re-serialised by pybtex, for copying
+    source: Any = field(repr=False, compare=False)  # the pybtex Entry, re-serialised on demand
     citation_html: str   # the record formatted by pybtex's plain style
     citation_text: str
 

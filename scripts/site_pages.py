@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from scripts.model import KnowledgeBase
+from scripts.pages.builder import GeneratedPage
 from scripts.pages.bibliography_page import render_bibliography_page
 from scripts.pages.entry_page import entry_uri, render_entry_page
 from scripts.pages.graph_page import render_graph_page
@@ -15,16 +16,14 @@ from scripts.pages.threads_page import render_threads_page
 from scripts.pages.timeline_page import render_timeline_page
 
 
-def mechanism_uri(docs_dir: Path, slug: str | None) -> str | None:
-    if slug is None:
-        return None
-    for ext in (".py", ".md"):
-        if (docs_dir / "mechanisms" / f"{slug}{ext}").exists():
-            return f"mechanisms/{slug}{ext}"
+def mechanism_url(docs_dir: Path, slug: str | None) -> str | None:
+    """The site URL (relative to the root) of a mechanism page, docs/mechanisms/<slug>.{py,md}."""
+    if slug and any((docs_dir / "mechanisms" / f"{slug}{ext}").exists() for ext in (".py", ".md")):
+        return f"mechanisms/{slug}/"
     return None
 
 
-def generate_pages(kb: KnowledgeBase, docs_dir: Path) -> dict[str, str]:
+def generate_pages(kb: KnowledgeBase, docs_dir: Path) -> dict[str, GeneratedPage]:
     pages = {
         "timeline.md": render_timeline_page(kb),
         "graph.md": render_graph_page(kb),
@@ -33,5 +32,5 @@ def generate_pages(kb: KnowledgeBase, docs_dir: Path) -> dict[str, str]:
         "threads.md": render_threads_page(kb),
     }
     for entry in kb.entries.values():
-        pages[entry_uri(entry.id)] = render_entry_page(kb, entry, mechanism_uri(docs_dir, entry.runnable))
+        pages[entry_uri(entry.id)] = render_entry_page(kb, entry, mechanism_url(docs_dir, entry.runnable))
     return pages

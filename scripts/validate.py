@@ -12,6 +12,7 @@ from typing import Any
 from scripts.bibliography import display_path, load_bibliography, read_utf8
 from scripts.model import BibRecord, Entry, EntryDate, Evidence, KnowledgeBase, Quote, Relation
 from scripts.problems import InvalidData, Problem
+from scripts.parallel import parallel_map
 from scripts.schema_messages import schema_errors
 from scripts.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml
 
@@ -36,32 +37,38 @@ class _Parsed:
     path: str
     stem: str
     doc: YamlDocument
+    schema_valid: bool
+
+
+def _load_entry_file(file: Path) -> tuple[_Parsed | None, list[Problem]]:
+    """Read, parse and schema-check one entry file (independent of all others: run in parallel)."""
+    path = display_path(file)
+    if file.suffix == ".yml":
+        return None, [Problem(path, 1, "entry files end in .yaml", f"rename it to {file.stem}.yaml")]
+    text, problem = read_utf8(file)
+    if problem:
+        return None, [problem]
+    try:
+        doc, duplicates = parse_yaml(text)
+    except YamlSyntaxError as error:
+        return None, [Problem(path, error.line, f"YAML syntax error: {error.message}",
+                              "fix the indentation or quoting here (text with ': ' or '#' needs quotes or a | block)")]
+    problems = [Problem(path, line, f"field '{key}' appears twice", "keep one of them") for line, key in duplicates]
+    if not isinstance(doc.data, dict):
+        return None, problems + [Problem(path, 1, "an entry file must be a mapping of fields",
+                                         "start from `make new KEY=<bibkey>` or copy an existing entry")]
+    errors = schema_errors(doc.data)
+    problems += [Problem(path, doc.line_of(where), message, fix) for where, message, fix in errors]
+    return _Parsed(path, file.stem, doc, not errors), problems
 
 
 def _parse_entry_files(timeline_dir: Path) -> tuple[list[_Parsed], list[Problem]]:
+    files = sorted(timeline_dir.glob("*.yaml")) + sorted(timeline_dir.glob("*.yml"))
     parsed, problems = [], []
-    for file in sorted(timeline_dir.glob("*.yaml")) + sorted(timeline_dir.glob("*.yml")):
-        path = display_path(file)
-        if file.suffix == ".yml":
-            problems.append(Problem(path, 1, "entry files end in .yaml", f"rename it to {file.stem}.yaml"))
-            continue
-        text, problem = read_utf8(file)
-        if problem:
-            problems.append(problem)
-            continue
-        try:
-            doc, duplicates = parse_yaml(text)
-        except YamlSyntaxError as error:
-            problems.append(Problem(path, error.line, f"YAML syntax error: {error.message}",
-                                    "fix the indentation or quoting here (text with ': ' or '#' needs quotes or a | block)"))
-            continue
-        for line, key in duplicates:
-            problems.append(Problem(path, line, f"field '{key}' appears twice", "keep one of them"))
-        if not isinstance(doc.data, dict):
-            problems.append(Problem(path, 1, "an entry file must be a mapping of fields",
-                                    "start from `make new KEY=<bibkey>` or copy an existing entry"))
-            continue
-        parsed.append(_Parsed(path, file.stem, doc))
+    for item, item_problems in parallel_map(_load_entry_file, files):
+        problems += item_problems
+        if item is not None:
+            parsed.append(item)
     return parsed, problems
 
 
@@ -162,9 +169,6 @@ def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBa
     valid: list[tuple[Entry, _Parsed]] = []
     first_file: dict[str, _Parsed] = {}
     for item in parsed:
-        errors = schema_errors(item.doc.data)
-        for where, message, fix in errors:
-            problems.append(Problem(item.path, item.doc.line_of(where), message, fix))
         entry_id = item.doc.data.get("id")
         if isinstance(entry_id, str):
             if entry_id in first_file:
@@ -172,7 +176,7 @@ def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBa
                                         f"duplicate entry id '{entry_id}' (also in {first_file[entry_id].path})",
                                         "every entry needs its own id; rename one of them"))
             first_file.setdefault(entry_id, item)
-        if not errors:
+        if item.schema_valid:
             valid.append((_entry_from(item.doc.data, item.doc, item.path), item))
 
     # Entries that failed the schema still count as relation targets, so one bad file

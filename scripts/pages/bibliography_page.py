@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from scripts.model import KnowledgeBase
+from scripts.pages.builder import GeneratedPage, PageBuilder
 from scripts.pages.common import external_links
 from scripts.text import escape_html
 
@@ -13,15 +14,15 @@ def sort_key(record) -> tuple:
     return (people[0].last.lower() if people else "", record.year, record.key)
 
 
-def render_bibliography_page(kb: KnowledgeBase) -> str:
+def render_bibliography_page(kb: KnowledgeBase) -> GeneratedPage:
     used_by: dict[str, list] = defaultdict(list)
     for entry in kb.entries.values():
         for key in entry.bib:
             used_by[key].append(entry)
-    lines = ["# Bibliography", "",
-             f"All {len(kb.records)} records behind the atlas, formatted by pybtex's plain style from `bib/*.bib`. "
-             "Each links to the timeline entries that use it.", "",
-             '<ol class="atlas-bibliography">']
+    page = PageBuilder("Bibliography", meta={"search": {"exclude": True}})
+    page.markdown(f"All {len(kb.records)} records behind the atlas, formatted by pybtex's plain style from `bib/*.bib`. "
+                  "Each links to the timeline entries that use it.")
+    lines = ['<ol class="atlas-bibliography">']
     for record in sorted(kb.records.values(), key=sort_key):
         entries = "".join(f' <a class="atlas-entry-link" href="../entries/{e.id}/">{escape_html(e.title)}</a>'
                           for e in used_by.get(record.key, []))
@@ -30,4 +31,4 @@ def render_bibliography_page(kb: KnowledgeBase) -> str:
         lines.append(f'<li id="{escape_html(record.key)}"><span class="atlas-key">{escape_html(record.key)}</span> '
                      f'{record.citation_html}{links}{" · " if entries else ""}{entries}</li>')
     lines.append("</ol>")
-    return "\n".join(lines)
+    return page.html("".join(lines)).build()

@@ -1,10 +1,9 @@
 """What every page needs to say about a work: its authors, venue, links, thread and URL."""
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
-from scripts.bibliography import latex_to_text
+from scripts.bibliography import bibtex_source as record_bibtex, latex_to_text  # noqa: F401
 from scripts.model import BibRecord, Entry, KnowledgeBase, Person
 from scripts.schema_messages import load_schema
 from scripts.text import escape_html
@@ -78,10 +77,3 @@ def thread_chip(slug: str, href: str | None = None) -> str:
     if href:
         return f'<a class="atlas-chip" href="{escape_html(href)}"{style}>{label}</a>'
     return f'<span class="atlas-chip"{style}>{label}</span>'
-
-
-def fence(code: str, language: str) -> str:
-    """A fenced block no content can close early: longer than any backtick run inside."""
-    longest = max((len(run) for run in re.findall("`+", code)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{language}\n{code}\n{ticks}"

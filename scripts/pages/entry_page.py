@@ -1,11 +1,10 @@
 """One page per entry: who, where, links, citation, annotation, quotes, relations, lineage, BibTeX."""
 from __future__ import annotations
 
-import json
-
 from scripts.graph import lineage
 from scripts.model import Entry, KnowledgeBase
-from scripts.pages.common import (RELATION_IN, RELATION_OUT, external_links, fence, main_record,
+from scripts.pages.builder import GeneratedPage, PageBuilder
+from scripts.pages.common import (RELATION_IN, RELATION_OUT, external_links, main_record, record_bibtex,
                                   thread_chip, venue)
 from scripts.text import escape_html, escape_markdown, render_untrusted_markdown
 
@@ -15,95 +14,93 @@ def entry_uri(entry_id: str) -> str:
 
 
 def _link(kb: KnowledgeBase, entry_id: str) -> str:
-    """A Markdown link from one entry page to another (MkDocs checks it exists)."""
+    """A link from one entry page to another (pages are siblings: entries/<id>/)."""
     target = kb.entries[entry_id]
-    return f"[{escape_markdown(target.title)}]({entry_id}.md) ({target.date.year})"
+    return f'<a href="../{entry_id}/">{escape_html(target.title)}</a> ({target.date.year})'
 
 
 def _evidence(kb: KnowledgeBase, relation, citing: Entry) -> str:
     source = relation.source
     if source is None:  # only `cites` may omit it: the citing work's own reference list
-        return f"reference list of [{escape_markdown(citing.title)}]({citing.id}.md)"
+        return f'reference list of <a href="../{citing.id}/">{escape_html(citing.title)}</a>'
     parts = []
     if source.bib:
         record = kb.records[source.bib]
-        parts.append(f"[{escape_markdown(record.citation_text[:90].rstrip())}](../bibliography.md#{source.bib})")
+        label = record.citation_text if len(record.citation_text) <= 90 else record.citation_text[:88].rstrip() + "…"
+        parts.append(f'<a href="../../bibliography/#{escape_html(source.bib)}">{escape_html(label)}</a>')
     if source.locator:
-        parts.append(escape_markdown(source.locator))
+        parts.append(escape_html(source.locator))
     if source.note:
-        parts.append(escape_markdown(source.note))
+        parts.append(escape_html(source.note))
     return ", ".join(parts)
 
 
-def _relations_section(kb: KnowledgeBase, entry: Entry) -> list[str]:
-    out = [f"- **{RELATION_OUT[r.type]}** {_link(kb, r.target)} — *evidence:* {_evidence(kb, r, entry)}"
+def _relation_list(items: list[str]) -> str:
+    return '<ul class="atlas-relations">' + "".join(f"<li>{item}</li>" for item in items) + "</ul>"
+
+
+def _relations(kb: KnowledgeBase, entry: Entry, page: PageBuilder) -> None:
+    out = [f"<strong>{RELATION_OUT[r.type]}</strong> {_link(kb, r.target)} — <em>evidence:</em> {_evidence(kb, r, entry)}"
            for r in entry.relations]
-    incoming = [(kb.entries[source], data["relation"]) for source, _, data in kb.graph.in_edges(entry.id, data=True)]
-    incoming.sort(key=lambda pair: (pair[0].date.sort_key, pair[0].id))
-    into = [f"- **{RELATION_IN[r.type]}** {_link(kb, other.id)} — *evidence:* {_evidence(kb, r, other)}"
+    incoming = sorted(((kb.entries[source], data["relation"]) for source, _, data in kb.graph.in_edges(entry.id, data=True)),
+                      key=lambda pair: (pair[0].date.sort_key, pair[0].id))
+    into = [f"<strong>{RELATION_IN[r.type]}</strong> {_link(kb, other.id)} — <em>evidence:</em> {_evidence(kb, r, other)}"
             for other, r in incoming]
     if not out and not into:
-        return []
-    lines = ["## Relations", ""]
+        return
+    page.heading(2, "Relations")
     if out:
-        lines += ["### From this work", "", *out, ""]
+        page.heading(3, "From this work").html(_relation_list(out))
     if into:
-        lines += ["### To this work", "", *into, ""]
-    return lines
+        page.heading(3, "To this work").html(_relation_list(into))
 
 
-def _lineage_section(kb: KnowledgeBase, entry: Entry) -> list[str]:
-    lines = []
+def _lineage(kb: KnowledgeBase, entry: Entry, page: PageBuilder) -> None:
+    parts = []
     for direction, heading in (("up", "Builds on"), ("down", "Built upon by")):
         generations = lineage(kb.graph, entry.id, direction)
         if not generations:
             continue
-        lines += [f"**{heading}** (through cites, extends and influenced; up to three generations):", ""]
+        rows = []
         for depth, members in enumerate(generations, start=1):
-            shown = ", ".join(_link(kb, m) for m in members[:12])
             more = f", and {len(members) - 12} more" if len(members) > 12 else ""
-            lines.append(f"{depth}. {shown}{more}")
-        lines.append("")
-    return ["## Lineage", "", *lines] if lines else []
+            rows.append(f'<li><span class="atlas-generation">{depth}</span> '
+                        f'{", ".join(_link(kb, m) for m in members[:12])}{more}</li>')
+        parts.append(f"<p><strong>{heading}</strong> (through cites, extends and influenced; up to three generations):</p>"
+                     f'<ol class="atlas-lineage">{"".join(rows)}</ol>')
+    if parts:
+        page.heading(2, "Lineage").html("".join(parts))
 
 
-def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanism_uri: str | None) -> str:
+def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanism_url: str | None) -> GeneratedPage:
     record = main_record(kb, entry)
     authors = ", ".join(f'<a href="../../people/#{p.slug}">{escape_html(p.display)}</a>' for p in record.people)
-    where = escape_html(venue(record))
     links = " ".join(f'<a class="md-button atlas-link" href="{escape_html(url)}" rel="noopener noreferrer">{label}</a>'
                      for label, url in external_links(record))
-    head = [
-        "---",
-        f"title: {json.dumps(escape_html(entry.title))}",
-        "---",
-        "",
-        f"# {escape_markdown(entry.title)}",
-        "",
-        f'<p class="atlas-byline">{authors}<br><span class="atlas-venue">{where}</span> · '
+    page = PageBuilder(escape_markdown(entry.title), meta={"title": escape_html(entry.title)})
+    page.html(
+        f'<p class="atlas-byline">{authors}<br><span class="atlas-venue">{escape_html(venue(record))}</span> · '
         f'<time>{escape_html(entry.date.label)}</time> · '
         f'{thread_chip(entry.thread, "../../timeline/?thread=" + entry.thread)} '
-        f'<span class="atlas-kind">{escape_html(entry.kind)}</span></p>',
-        "",
-        f'<p class="atlas-summary">{escape_html(entry.summary)}</p>',
-        "",
-    ]
-    if links:
-        head += [f'<p class="atlas-links">{links}</p>', ""]
-    body = ["## Why it matters", "", f'<div class="atlas-annotation">\n{render_untrusted_markdown(entry.annotation)}\n</div>', ""]
+        f'<span class="atlas-kind">{escape_html(entry.kind)}</span></p>'
+        f'<p class="atlas-summary">{escape_html(entry.summary)}</p>'
+        + (f'<p class="atlas-links">{links}</p>' if links else ""))
+    page.heading(2, "Why it matters").html(f'<div class="atlas-annotation">{render_untrusted_markdown(entry.annotation)}</div>')
     if entry.quotes:
-        body += ["## In their words", ""]
-        for quote in entry.quotes:
-            source = kb.records[quote.source]
-            body += [f'<blockquote class="atlas-quote"><p>“{escape_html(quote.text)}”</p>'
-                     f'<footer>— {escape_html(source.citation_text)} <span class="atlas-locator">'
-                     f'({escape_html(quote.locator)})</span></footer></blockquote>', ""]
-    if mechanism_uri:
-        body += ["## Run it", "", f"A minimal PyTorch implementation, run on this site: [the mechanism page](../{mechanism_uri}).", ""]
-    body += _relations_section(kb, entry)
-    body += _lineage_section(kb, entry)
-    body += ["## Cite", ""]
+        quotes = "".join(
+            f'<blockquote class="atlas-quote"><p>“{escape_html(q.text)}”</p><footer>— '
+            f'{escape_html(kb.records[q.source].citation_text)} <span class="atlas-locator">({escape_html(q.locator)})</span>'
+            f'</footer></blockquote>' for q in entry.quotes)
+        page.heading(2, "In their words").html(quotes)
+    if mechanism_url:
+        page.heading(2, "Run it").html(f'<p>A minimal PyTorch implementation, run when the site is built: '
+                                       f'<a href="../../{mechanism_url}">the mechanism page</a>.</p>')
+    _relations(kb, entry, page)
+    _lineage(kb, entry, page)
+    cite = []
     for key in entry.bib:
-        body += [f'<p class="atlas-citation" id="cite-{escape_html(key)}">{kb.records[key].citation_html}</p>', ""]
-        body += [fence(kb.records[key].bibtex, "bibtex"), ""]
-    return "\n".join(head + body)
+        cite.append(f'<p class="atlas-citation" id="cite-{escape_html(key)}">{kb.records[key].citation_html}</p>'
+                    f'<div class="highlight atlas-bibtex" data-search-exclude><pre><code>'
+                    f"{escape_html(record_bibtex(kb.records[key]))}</code></pre></div>")
+    page.heading(2, "Cite").html("".join(cite))
+    return page.build()

@@ -15,6 +15,7 @@ from pyvis.network import Network
 
 from scripts.graph import importance
 from scripts.model import KnowledgeBase
+from scripts.pages.builder import GeneratedPage, PageBuilder
 from scripts.pages.common import RELATION_OUT, entry_people, short_authors, thread_colour, thread_label, threads
 from scripts.text import escape_html
 
@@ -81,7 +82,7 @@ def build_network(kb: KnowledgeBase, base_url: str) -> Network:
     return net
 
 
-def render_graph_page(kb: KnowledgeBase) -> str:
+def render_graph_page(kb: KnowledgeBase) -> GeneratedPage:
     net = build_network(kb, base_url="../")
     net.set_template_dir(str(TEMPLATES), "graph.html")
     fragment = net.generate_html(name="graph.html")
@@ -91,20 +92,9 @@ def render_graph_page(kb: KnowledgeBase) -> str:
     legend_edges = "".join(
         f'<li><span class="atlas-edge-swatch" style="border-top: 3px {"dashed" if "dashes" in style else "solid"} {style["color"]}"></span>'
         f'{escape_html(kind)}</li>' for kind, style in EDGE_STYLE.items())
-    return "\n".join([
-        "---",
-        "hide:",
-        "  - navigation",
-        "  - toc",
-        "---",
-        "",
-        "# Citation graph",
-        "",
-        "Each dot is a work, placed by year (left to right) and thread (top to bottom), sized by how many later works "
-        "point at it. Hover for the title, click to open the work, scroll to zoom, drag to pan.",
-        "",
-        fragment,
-        "",
-        f'<div class="atlas-legend"><ul>{legend_threads}</ul><ul>{legend_edges}</ul></div>',
-        "",
-    ])
+    page = PageBuilder("Citation graph", meta={"hide": ["navigation", "toc"], "search": {"exclude": True}})
+    page.markdown("Each dot is a work, placed by year (left to right) and thread (top to bottom), sized by how many "
+                  "later works point at it. Hover for the title, click to open the work, scroll to zoom, drag to pan.")
+    page.html(fragment)
+    page.html(f'<div class="atlas-legend"><ul>{legend_threads}</ul><ul>{legend_edges}</ul></div>')
+    return page.build()

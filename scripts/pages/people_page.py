@@ -5,6 +5,7 @@ from collections import defaultdict
 from itertools import groupby
 
 from scripts.model import KnowledgeBase, Person
+from scripts.pages.builder import GeneratedPage, PageBuilder
 from scripts.text import escape_html
 
 
@@ -19,13 +20,14 @@ def people_index(kb: KnowledgeBase) -> dict[Person, list]:
     return dict(sorted(index.items(), key=lambda kv: (kv[0].last.lower(), kv[0].display.lower())))
 
 
-def render_people_page(kb: KnowledgeBase) -> str:
+def render_people_page(kb: KnowledgeBase) -> GeneratedPage:
     index = people_index(kb)
-    lines = ["# People", "", f"The {len(index)} people named in the atlas's records and entries, by surname.", ""]
+    page = PageBuilder("People", meta={"search": {"exclude": True}})
+    page.markdown(f"The {len(index)} people named in the atlas's records and entries, by surname.")
     for initial, group in groupby(index.items(), key=lambda kv: kv[0].last[:1].upper()):
-        lines += [f"## {escape_html(initial)}", "", '<ul class="atlas-people">']
-        for person, entries in group:
-            works = ", ".join(f'<a href="../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
-            lines.append(f'<li id="{person.slug}"><strong>{escape_html(person.display)}</strong>: {works}</li>')
-        lines += ["</ul>", ""]
-    return "\n".join(lines)
+        items = "".join(
+            f'<li id="{person.slug}"><strong>{escape_html(person.display)}</strong>: '
+            + ", ".join(f'<a href="../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
+            + "</li>" for person, entries in group)
+        page.heading(2, escape_html(initial) or "?").html(f'<ul class="atlas-people">{items}</ul>')
+    return page.build()

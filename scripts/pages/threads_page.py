@@ -4,16 +4,20 @@ from __future__ import annotations
 from collections import Counter
 
 from scripts.model import KnowledgeBase
-from scripts.pages.common import thread_chip, thread_label, threads
+from scripts.pages.common import thread_chip, threads
+from scripts.pages.builder import GeneratedPage, PageBuilder
 from scripts.text import escape_html
 
 
-def render_threads_page(kb: KnowledgeBase) -> str:
+def render_threads_page(kb: KnowledgeBase) -> GeneratedPage:
     counts = Counter(e.thread for e in kb.entries.values())
-    lines = ["# Threads", "",
-             "Every entry belongs to one thread: a strand of the history that can be followed on its own. "
-             "The list is fixed by `timeline/schema.json`; propose a new thread in an issue.", "",
-             "| Thread | Slug | What it covers | Entries |", "|---|---|---|---|"]
-    for slug, description, _ in threads():
-        lines.append(f"| {thread_chip(slug, '../timeline/?thread=' + slug)} | `{slug}` | {escape_html(description)} | {counts.get(slug, 0)} |")
-    return "\n".join(lines)
+    rows = "".join(
+        f"<tr><td>{thread_chip(slug, '../timeline/?thread=' + slug)}</td><td><code>{slug}</code></td>"
+        f"<td>{escape_html(description)}</td><td>{counts.get(slug, 0)}</td></tr>"
+        for slug, description, _ in threads())
+    page = PageBuilder("Threads")
+    page.markdown("Every entry belongs to one thread: a strand of the history that can be followed on its own. "
+                  "The list is fixed by `timeline/schema.json`; propose a new thread in an issue.")
+    page.html('<table class="atlas-threads"><thead><tr><th>Thread</th><th>Slug</th><th>What it covers</th>'
+              f"<th>Entries</th></tr></thead><tbody>{rows}</tbody></table>")
+    return page.build()

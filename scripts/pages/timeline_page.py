@@ -8,6 +8,7 @@ from collections import Counter
 from itertools import groupby
 
 from scripts.model import KnowledgeBase
+from scripts.pages.builder import GeneratedPage, PageBuilder
 from scripts.pages.common import entry_people, short_authors, thread_chip, thread_label, threads
 from scripts.text import escape_html
 
@@ -24,29 +25,25 @@ def _item(kb: KnowledgeBase, entry) -> str:
         f'<p>{escape_html(entry.summary)}</p></div></li>')
 
 
-def render_timeline_page(kb: KnowledgeBase) -> str:
+def render_timeline_page(kb: KnowledgeBase) -> GeneratedPage:
     counts = Counter(entry.thread for entry in kb.entries.values())
     toggles = "".join(
         f'<label class="atlas-toggle" style="--atlas-thread: {colour}" title="{escape_html(description)}">'
         f'<input type="checkbox" value="{slug}" checked> {escape_html(thread_label(slug))} '
         f'<span class="atlas-count">{counts.get(slug, 0)}</span></label>'
         for slug, description, colour in threads() if counts.get(slug))
-    lines = [
-        "# Timeline",
-        "",
-        "Every work in the atlas, oldest first. Untick a thread to hide it, or type to filter by title, author or summary; "
-        "each title opens the work's page.",
-        "",
+    page = PageBuilder("Timeline", meta={"search": {"exclude": True}})
+    page.markdown("Every work in the atlas, oldest first. Untick a thread to hide it, or type to filter by title, "
+                  "author or summary; each title opens the work's page.")
+    page.html(
         '<form class="atlas-filter" data-atlas-filter onsubmit="return false">'
         f'<fieldset><legend>Threads</legend>{toggles}'
         '<button type="button" class="md-button" data-atlas-all>All</button>'
         '<button type="button" class="md-button" data-atlas-none>None</button></fieldset>'
         '<input type="search" placeholder="Filter by title, author or summary" aria-label="Filter the timeline" data-atlas-query>'
         f'<p class="atlas-shown" aria-live="polite"><span data-atlas-shown>{len(kb.entries)}</span> of {len(kb.entries)} entries shown</p>'
-        '</form>',
-        "",
-    ]
+        '</form>')
     for decade, group in groupby(kb.entries.values(), key=lambda e: e.date.year // 10 * 10):
-        items = "".join(_item(kb, entry) for entry in group)
-        lines += [f"## {decade}s", "", f'<ol class="atlas-timeline" data-atlas-decade>{items}</ol>', ""]
-    return "\n".join(lines)
+        page.heading(2, f"{decade}s").html(
+            f'<ol class="atlas-timeline" data-atlas-decade>{"".join(_item(kb, entry) for entry in group)}</ol>')
+    return page.build()

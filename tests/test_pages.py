@@ -1,0 +1,56 @@
+"""Page generation: escaping, fences, layout and lineage, on the good fixture."""
+from __future__ import annotations
+
+import pytest
+
+from scripts.graph import lineage
+from scripts.pages.graph_page import layout
+from scripts.site_pages import generate_pages
+from scripts.text import escape_markdown, render_untrusted_markdown
+from scripts.validate import Paths, load_knowledge_base
+from tests.conftest import GOOD, ROOT
+
+
+@pytest.fixture(scope="module")
+def kb():
+    return load_knowledge_base(Paths(GOOD / "timeline", GOOD / "bib", ROOT / "docs"))
+
+
+def test_untrusted_markdown_keeps_formatting_and_drops_active_content():
+    html = render_untrusted_markdown(
+        "**bold** $a_i$ [ok](https://arxiv.org) [bad](javascript:alert(1)) ![x](http://evil/x.png) <b onclick=x>hi</b>")
+    assert "<strong>bold</strong>" in html
+    assert '<span class="arithmatex">\\(a_i\\)</span>' in html
+    assert 'href="https://arxiv.org"' in html
+    assert "javascript" not in html and "<img" not in html and "evil" not in html
+    assert "&lt;b onclick=x&gt;hi&lt;/b&gt;" in html
+
+
+def test_escape_markdown_makes_links_and_tags_inert():
+    assert escape_markdown("[x](javascript:y) <i>") == "\\[x\\]\\(javascript:y\\) &lt;i&gt;"
+
+
+def test_lineage_follows_lineage_edges_only(kb):
+    assert lineage(kb.graph, "2017-vaswani-attention-is-all-you-need", "up") == [
+        ["1953-cherry-cocktail-party", "2014-bahdanau-align-and-translate"]]
+    assert lineage(kb.graph, "1953-cherry-cocktail-party", "down") == [["2017-vaswani-attention-is-all-you-need"]]
+    assert lineage(kb.graph, "2017-vaswani-attention-is-all-you-need", "down") == []
+
+
+def test_layout_is_deterministic_and_has_no_overlaps(kb):
+    first, second = layout(kb), layout(kb)
+    assert first == second
+    assert len(set(first.values())) == len(first)
+
+
+def test_every_entry_gets_a_page_with_its_sections(kb):
+    pages = generate_pages(kb, ROOT / "docs")
+    page = pages["entries/2017-vaswani-attention-is-all-you-need.md"]
+    for section in ("## Why it matters", "## In their words", "## Relations", "## Lineage", "## Cite"):
+        assert section in page.markdown
+    html = page.render(page.markdown)
+    assert '<a href="../2014-bahdanau-align-and-translate/">Jointly learning to align and translate</a>' in html
+    assert "@inproceedings{vaswani2017attention," in html
+    cited = pages["entries/2014-bahdanau-align-and-translate.md"]
+    assert '<strong>cited by</strong> <a href="../2017-vaswani-attention-is-all-you-need/">' in cited.render(cited.markdown)
+    assert set(pages) >= {"timeline.md", "graph.md", "bibliography.md", "people.md", "threads.md"}
