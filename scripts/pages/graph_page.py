@@ -36,9 +36,15 @@ YEAR_WIDTH, CELL_GAP = 90, 16
 def layout(kb: KnowledgeBase) -> dict[str, tuple[float, float]]:
     """Swimlanes: one column per year that has entries, one lane per thread; entries that
     share a (year, thread) cell are packed into a small grid. Deterministic, O(n)."""
+    return swimlanes(kb)[0]
+
+
+def swimlanes(kb: KnowledgeBase) -> tuple[dict[str, tuple[float, float]], dict[int, float], dict[str, float]]:
+    """(entry positions, x of each year's column, y of each thread's lane)."""
     years = sorted({e.date.year for e in kb.entries.values()})
     column = {year: i for i, year in enumerate(years)}
-    lane = {slug: i for i, (slug, _, _) in enumerate(threads())}
+    used = {e.thread for e in kb.entries.values()}
+    lane = {slug: i for i, slug in enumerate(slug for slug, _, _ in threads() if slug in used)}
     cells: dict[tuple[int, str], list[str]] = defaultdict(list)
     for entry in kb.entries.values():
         cells[(entry.date.year, entry.thread)].append(entry.id)
@@ -51,12 +57,24 @@ def layout(kb: KnowledgeBase) -> dict[str, tuple[float, float]]:
         for i, entry_id in enumerate(ids):
             dx, dy = (i % n - (n - 1) / 2) * CELL_GAP, (i // n - (n - 1) / 2) * CELL_GAP
             positions[entry_id] = (column[year] * year_width + dx, lane[thread] * lane_height + dy)
-    return positions
+    return (positions, {year: i * year_width for year, i in column.items()},
+            {slug: i * lane_height for slug, i in lane.items()})
 
 
 def build_network(kb: KnowledgeBase, base_url: str) -> Network:
     net = Network(directed=True)  # directed: pyvis skips its quadratic duplicate-edge scan
-    positions = layout(kb)
+    positions, columns, lanes = swimlanes(kb)
+    # Axis labels: plain text nodes, not clickable, not searchable (they have no url).
+    left = min(columns.values(), default=0) - 1.6 * YEAR_WIDTH
+    top = min(lanes.values(), default=0) - 0.7 * YEAR_WIDTH
+    for slug, y in lanes.items():
+        net.add_node(f"lane:{slug}", label=thread_label(slug), shape="text", x=left, y=y, physics=False,
+                     font={"size": 18, "color": thread_colour(slug)}, chosen=False)
+    step = max(1, math.ceil(len(columns) / 40))
+    for i, (year, x) in enumerate(sorted(columns.items())):
+        if i % step == 0:
+            net.add_node(f"year:{year}", label=str(year), shape="text", x=x, y=top, physics=False,
+                         font={"size": 16}, chosen=False)
     degree = importance(kb.graph)
     for entry in kb.entries.values():
         x, y = positions[entry.id]

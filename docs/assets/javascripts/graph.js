@@ -28,7 +28,8 @@
   // Follow the theme's light/dark scheme: labels take the page's text colour.
   function applyScheme() {
     const colour = getComputedStyle(document.body).getPropertyValue("--md-default-fg-color").trim() || "#222";
-    network.setOptions({ nodes: { font: { color: colour } } });
+    // Entry labels take the page's text colour; axis labels keep theirs (thread colours).
+    nodes.update(data.nodes.filter((n) => n.url || n.id.startsWith("year:")).map((n) => ({ id: n.id, font: { color: colour } })));
   }
   applyScheme();
   new MutationObserver(applyScheme).observe(document.body, { attributes: true, attributeFilter: ["data-md-color-scheme"] });
@@ -44,7 +45,7 @@
   const search = document.querySelector("[data-atlas-graph-search]");
   const status = document.querySelector("[data-atlas-graph-status]");
   const list = document.getElementById("atlas-graph-titles");
-  const titles = data.nodes.map((n) => [n.id, (n.title ? n.title.textContent : n.label).split("\n")[0]]);
+  const titles = data.nodes.filter((n) => n.url).map((n) => [n.id, n.title.textContent.split("\n")[0]]);
   for (const [, title] of titles) {
     const option = document.createElement("option");
     option.value = title;
