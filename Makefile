@@ -6,11 +6,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup setup-test serve build check test test-gpu new bench fields clean
+.PHONY: setup setup-test serve build check test test-gpu new bench fields clean clean-cache
 
-$(VENV)/.site-installed: requirements.txt package.json package-lock.json
+$(VENV)/.site-installed: requirements.txt pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
@@ -51,3 +52,6 @@ bench: setup  ## build benchmark: 100, 1,000 and 5,000 synthetic entries
 
 clean:
 	rm -rf site .site-staging .cache
+
+clean-cache:  ## forget executed notebooks (they rerun on the next build)
+	rm -rf .cache/notebooks

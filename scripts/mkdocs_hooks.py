@@ -17,10 +17,13 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from mkdocs.exceptions import Abort  # noqa: E402
+from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
+from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
+from scripts.notebooks import NotebookFailed, execute  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
 from scripts.validate import Paths, load_knowledge_base  # noqa: E402
@@ -56,8 +59,23 @@ def _vendored_files() -> list[tuple[str, Path]]:
     return files
 
 
+def _mechanism_notebooks(config) -> list[tuple[str, Path]]:
+    """docs/mechanisms/<slug>.py (jupytext) → (mechanisms/<slug>.ipynb, executed notebook)."""
+    sources = sorted(p for p in (Path(config["docs_dir"]) / "mechanisms").glob("*.py") if not p.name.startswith("_"))
+    try:
+        return [(f"mechanisms/{source.stem}.ipynb", execute(source)) for source in sources]
+    except NotebookFailed as error:
+        raise Abort(f"\n{error}")
+
+
+@event_priority(50)  # before mkdocs-jupyter's on_files, which turns the .ipynb files into pages
 def on_files(files, config):
     kb = _state["kb"]
+    for uri, executed in _mechanism_notebooks(config):
+        # A plain File rooted in the cache entry (<key>/mechanisms/<slug>.ipynb): mkdocs-jupyter
+        # wraps it into a page, which it cannot do for MkDocs' "generated" files.
+        files.append(File(uri, src_dir=str(executed.parents[1]), dest_dir=config["site_dir"],
+                          use_directory_urls=config["use_directory_urls"], inclusion=InclusionLevel.NOT_IN_NAV))
     _state["pages"] = generate_pages(kb, Path(config["docs_dir"]))
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
@@ -70,19 +88,33 @@ def on_files(files, config):
 
 
 def on_page_content(html, page, config, files):
-    generated = _state["pages"].get(page.file.src_uri)
+    uri = page.file.src_uri
+    if uri.startswith("mechanisms/") and uri.endswith(".ipynb"):
+        try:
+            return offline_notebook_html(html)
+        except RemoteResource as error:
+            raise Abort(str(error))
+    generated = _state["pages"].get(uri)
     return generated.render(html) if generated else html
 
 
-def on_page_markdown(markdown, page, config, files):
+def on_page_context(context, page, config, nav):
+    """"Edit this page" opens the file a contributor should change."""
     repository = config["extra"]["atlas"]["edit_base"]
     uri = page.file.src_uri
     if uri.startswith("entries/"):
         page.edit_url = f"{repository}timeline/{Path(uri).stem}.yaml"
+    elif uri.startswith("mechanisms/") and uri.endswith(".ipynb"):
+        page.edit_url = f"{repository}docs/mechanisms/{Path(uri).stem}.py"
     elif page.file.generated_by is None:
         page.edit_url = f"{repository}docs/{uri}"
     else:
         page.edit_url = None
+    return context
+
+
+def on_page_markdown(markdown, page, config, files):
+    uri = page.file.src_uri
     for marker, render in MARKERS.items():
         if marker in markdown:
             markdown = markdown.replace(marker, render(_state["kb"]))

@@ -11,6 +11,7 @@ from scripts.pages.builder import GeneratedPage
 from scripts.pages.bibliography_page import render_bibliography_page
 from scripts.pages.entry_page import entry_uri, render_entry_page
 from scripts.pages.graph_page import render_graph_page
+from scripts.pages.mechanisms_page import render_mechanisms_page
 from scripts.pages.people_page import render_people_page
 from scripts.pages.threads_page import render_threads_page
 from scripts.pages.timeline_page import render_timeline_page
@@ -30,6 +31,7 @@ def generate_pages(kb: KnowledgeBase, docs_dir: Path) -> dict[str, GeneratedPage
         "bibliography.md": render_bibliography_page(kb),
         "people.md": render_people_page(kb),
         "threads.md": render_threads_page(kb),
+        "mechanisms/index.md": render_mechanisms_page(kb, docs_dir),
     }
     for entry in kb.entries.values():
         pages[entry_uri(entry.id)] = render_entry_page(kb, entry, mechanism_url(docs_dir, entry.runnable))

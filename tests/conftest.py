@@ -51,3 +51,25 @@ def built_site(site_data, tmp_path_factory) -> Path:
     result = build_site(site_data / "timeline", site_data / "bib", site)
     assert result.returncode == 0, result.stdout + result.stderr
     return site
+
+
+def _devices() -> list:
+    """cpu always; cuda as a `gpu`-marked parameter. Without CUDA the cuda cases skip, unless
+    REQUIRE_GPU=1 (the GPU CI job), where they fail: a GPU runner that lost its GPU must not pass."""
+    import torch
+
+    require = os.environ.get("REQUIRE_GPU") == "1"
+    cuda_missing = not torch.cuda.is_available()
+    marks = [pytest.mark.gpu]
+    if cuda_missing and not require:
+        marks.append(pytest.mark.skip(reason="CUDA not available"))
+    return ["cpu", pytest.param("cuda", marks=marks)]
+
+
+@pytest.fixture(params=_devices())
+def device(request):
+    import torch
+
+    if request.param == "cuda" and not torch.cuda.is_available():
+        pytest.fail("REQUIRE_GPU=1 but torch finds no CUDA device")
+    return torch.device(request.param)

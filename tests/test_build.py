@@ -40,7 +40,8 @@ def html_files(site: Path) -> list[Path]:
 def test_site_has_every_page_type(built_site):
     for page in ["index.html", "timeline/index.html", "graph/index.html", "bibliography/index.html",
                  "people/index.html", "threads/index.html", "contributing/index.html",
-                 "entries/2020-hostile-entry/index.html", "search/search_index.json"]:
+                 "entries/2020-hostile-entry/index.html", "search/search_index.json", "mechanisms/index.html",
+                 "mechanisms/bahdanau-attention/index.html", "mechanisms/bahdanau-attention/bahdanau-attention.ipynb"]:
         assert (built_site / page).exists(), page
 
 
@@ -70,6 +71,9 @@ def test_nothing_is_loaded_from_another_host(built_site):
         for tag, attribute, value in parse(path).links:
             if (tag, attribute) in RESOURCE_ATTRIBUTES and re.match(r"^(https?:)?//", value):
                 offenders.append(f"{path.relative_to(built_site)}: <{tag} {attribute}={value}>")
+    for path in html_files(built_site):  # scripts that import at run time (nbconvert's Mermaid loader did)
+        if re.search(r"https?://(cdnjs\.cloudflare\.com|cdn\.jsdelivr\.net|unpkg\.com|fonts\.googleapis\.com)", path.read_text()):
+            offenders.append(f"{path.relative_to(built_site)}: refers to a CDN")
     for path in list(built_site.rglob("*.css")) + list(built_site.rglob("*.js")):
         text = path.read_text(encoding="utf-8", errors="replace")
         for match in re.findall(r"""(?:@import\s+url\(|url\()\s*['"]?(https?://[^'")\s]+)""", text):

@@ -1,0 +1,39 @@
+"""Nothing silently did not run: every runnable/ module has a test, a page and a page whose
+demo produced output, unless tests/exemptions.yaml says why not."""
+from __future__ import annotations
+
+import nbformat
+import pytest
+import yaml
+
+from scripts.notebooks import execute
+from tests.conftest import ROOT
+
+EXEMPT = yaml.safe_load((ROOT / "tests" / "exemptions.yaml").read_text()) or {}
+MODULES = sorted(p for p in (ROOT / "runnable").glob("*.py") if p.name not in EXEMPT)
+PAGES = sorted(p for p in (ROOT / "docs" / "mechanisms").glob("*.py") if not p.name.startswith("_"))
+
+
+def test_exemptions_have_reasons_and_exist():
+    for name, reason in EXEMPT.items():
+        assert (ROOT / "runnable" / name).exists(), f"exempt module {name} does not exist"
+        assert isinstance(reason, str) and len(reason) > 10, f"{name}: give a reason"
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.stem)
+def test_module_has_a_test_and_a_page(module):
+    assert (ROOT / "tests" / "runnable" / f"test_{module.stem}.py").exists(), f"no tests/runnable/test_{module.stem}.py"
+    page = ROOT / "docs" / "mechanisms" / f"{module.stem.replace('_', '-')}.py"
+    assert page.exists(), f"no page {page.relative_to(ROOT)}"
+    assert f"runnable.{module.stem}" in page.read_text(encoding="utf-8"), "the page must import the module it shows"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.stem)
+def test_page_executes_and_every_code_cell_has_output(page):
+    notebook = nbformat.read(execute(page), as_version=4)
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert code_cells, "a mechanism page needs code"
+    silent = [i for i, cell in enumerate(code_cells) if not cell.get("outputs")]
+    assert not silent, f"code cells {silent} produced no output"
+    text = "".join(o.get("text", "") for c in code_cells for o in c.outputs)
+    assert "Traceback" not in text
