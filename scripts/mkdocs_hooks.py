@@ -22,6 +22,7 @@ from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
+from scripts.pages.mechanisms_page import implements_html  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, execute  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
@@ -91,9 +92,11 @@ def on_page_content(html, page, config, files):
     uri = page.file.src_uri
     if uri.startswith("mechanisms/") and uri.endswith(".ipynb"):
         try:
-            return offline_notebook_html(html)
+            html = offline_notebook_html(html)
         except RemoteResource as error:
             raise Abort(str(error))
+        implements = implements_html(_state["kb"], Path(uri).stem)
+        return html.replace("</h1>", "</h1>" + implements, 1) if implements else html
     generated = _state["pages"].get(uri)
     return generated.render(html) if generated else html
 

@@ -37,3 +37,24 @@ def test_page_executes_and_every_code_cell_has_output(page):
     assert not silent, f"code cells {silent} produced no output"
     text = "".join(o.get("text", "") for c in code_cells for o in c.outputs)
     assert "Traceback" not in text
+    source = page.read_text(encoding="utf-8")
+    if "plt.show()" in source or "heatmap(" in source:  # a page that plots must show a figure
+        images = [o for c in code_cells for o in c.outputs if "image/png" in o.get("data", {})]
+        assert images, "the page plots, but no figure reached the output (is a non-inline backend set?)"
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda p: p.stem)
+def test_module_demo_runs_from_the_terminal_within_budget(module):
+    """`python -m runnable.<module> --device cpu`: the learner's path, under the 10 s demo budget
+    (interpreter and torch start-up included)."""
+    import subprocess
+    import sys
+    import time
+
+    start = time.perf_counter()
+    run = subprocess.run([sys.executable, "-m", f"runnable.{module.stem}", "--device", "cpu"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    elapsed = time.perf_counter() - start
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip(), "the demo printed nothing"
+    assert elapsed < 10, f"demo took {elapsed:.1f} s"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import inspect
 
-import matplotlib
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-matplotlib.use("Agg")
 # Mid-grey ink on a transparent background reads on both Material schemes.
 INK = "#888888"
+# (No matplotlib.use("Agg"): the kernel's inline backend is what puts figures on the page.)
 plt.rcParams.update({
     "figure.facecolor": "none", "axes.facecolor": "none", "savefig.transparent": True,
     "text.color": INK, "axes.labelcolor": INK, "axes.edgecolor": INK,

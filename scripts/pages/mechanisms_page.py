@@ -35,3 +35,13 @@ def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path) -> GeneratedPage:
                     f'{" — implements " + works if works else ""} <code>runnable/{slug.replace("-", "_")}.py</code></li>')
     page.html(f'<ul class="atlas-mechanisms">{"".join(rows)}</ul>' if rows else "<p>No mechanisms yet.</p>")
     return page.build()
+
+
+def implements_html(kb: KnowledgeBase, slug: str) -> str:
+    """The line under a mechanism page's title naming the timeline entries it implements
+    (from their `runnable` fields: the link back is generated, never written by hand)."""
+    entries = [e for e in kb.entries.values() if e.runnable == slug]
+    if not entries:
+        return ""
+    works = ", ".join(f'<a href="../../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
+    return f'<p class="atlas-implements">Implements, from the timeline: {works}.</p>'

@@ -1,14 +1,9 @@
 """Additive attention against the equations written as a loop, and RNNsearch's shapes, masks and gradients."""
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
-
 import torch
 
 from runnable.bahdanau_attention import AdditiveAttention, RNNsearch, demo, naive_additive_attention
-from tests.conftest import ROOT
 
 TOLERANCE = dict(atol=1e-5, rtol=1e-5)  # float32, sums over at most 7 terms
 
@@ -72,11 +67,3 @@ def test_demo_runs_and_agrees(device):
     result = demo(device)
     assert result["max_error"] < 1e-5
 
-
-def test_module_runs_from_the_terminal_fast():
-    start = time.perf_counter()
-    run = subprocess.run([sys.executable, "-m", "runnable.bahdanau_attention", "--device", "cpu"],
-                         cwd=ROOT, capture_output=True, text=True)
-    assert run.returncode == 0, run.stderr
-    assert "max |batched - loop|" in run.stdout
-    assert time.perf_counter() - start < 10  # the demo budget on a laptop CPU, start-up included
