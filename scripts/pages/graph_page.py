@@ -30,12 +30,12 @@ EDGE_STYLE = {
     "independent": {"color": "#f9a825", "width": 1.5, "dashes": [10, 6], "arrows": ""},
     "disputes": {"color": "#d32f2f", "width": 2, "dashes": [4, 4]},
 }
-YEAR_WIDTH, CELL_GAP = 90, 16
+YEAR_WIDTH, CELL_GAP = 150, 24
 
 
 def layout(kb: KnowledgeBase) -> dict[str, tuple[float, float]]:
     """Swimlanes: one column per year that has entries, one lane per thread; entries that
-    share a (year, thread) cell are packed into a small grid. Deterministic, O(n)."""
+    share a (year, thread) cell are stacked, so their labels do not overlap. Deterministic, O(n)."""
     return swimlanes(kb)[0]
 
 
@@ -48,16 +48,13 @@ def swimlanes(kb: KnowledgeBase) -> tuple[dict[str, tuple[float, float]], dict[i
     cells: dict[tuple[int, str], list[str]] = defaultdict(list)
     for entry in kb.entries.values():
         cells[(entry.date.year, entry.thread)].append(entry.id)
-    side = max(math.ceil(math.sqrt(len(ids))) for ids in cells.values()) if cells else 1
-    lane_height = max(110, (side + 1) * CELL_GAP)
-    year_width = max(YEAR_WIDTH, (side + 1) * CELL_GAP)
+    tallest = max((len(ids) for ids in cells.values()), default=1)
+    lane_height = max(110, (tallest + 1) * CELL_GAP)
     positions = {}
     for (year, thread), ids in cells.items():
-        n = math.ceil(math.sqrt(len(ids)))
         for i, entry_id in enumerate(ids):
-            dx, dy = (i % n - (n - 1) / 2) * CELL_GAP, (i // n - (n - 1) / 2) * CELL_GAP
-            positions[entry_id] = (column[year] * year_width + dx, lane[thread] * lane_height + dy)
-    return (positions, {year: i * year_width for year, i in column.items()},
+            positions[entry_id] = (column[year] * YEAR_WIDTH, lane[thread] * lane_height + (i - (len(ids) - 1) / 2) * CELL_GAP)
+    return (positions, {year: i * YEAR_WIDTH for year, i in column.items()},
             {slug: i * lane_height for slug, i in lane.items()})
 
 
@@ -80,7 +77,7 @@ def build_network(kb: KnowledgeBase, base_url: str) -> Network:
         x, y = positions[entry.id]
         people = short_authors(entry_people(kb, entry))
         net.add_node(
-            entry.id, label=entry.title if len(entry.title) <= 32 else entry.title[:30] + "…",
+            entry.id, label=entry.title if len(entry.title) <= 26 else entry.title[:24].rstrip() + "…",
             title=f"{entry.title}\n{people} · {entry.date.label} · {thread_label(entry.thread)}",
             color=thread_colour(entry.thread), x=x, y=y, size=8 + 5 * math.sqrt(degree[entry.id]),
             url=f"{base_url}entries/{entry.id}/", thread=entry.thread, physics=False)
