@@ -22,7 +22,7 @@ from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
-from scripts.pages.mechanisms_page import implements_html  # noqa: E402
+from scripts.pages.mechanisms_page import notebook_header_html  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, execute  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
@@ -95,8 +95,9 @@ def on_page_content(html, page, config, files):
             html = offline_notebook_html(html)
         except RemoteResource as error:
             raise Abort(str(error))
-        implements = implements_html(_state["kb"], Path(uri).stem)
-        return html.replace("</h1>", "</h1>" + implements, 1) if implements else html
+        slug = Path(uri).stem
+        header = notebook_header_html(_state["kb"], slug, (ROOT / "runnable" / f"{slug.replace('-', '_')}.py").exists())
+        return html.replace("</h1>", "</h1>" + header, 1)
     generated = _state["pages"].get(uri)
     return generated.render(html) if generated else html
 

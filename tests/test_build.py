@@ -105,3 +105,12 @@ def test_bad_data_fails_the_build_and_leaves_site_untouched(tmp_path):
     assert "did you mean 'transformers'?" in result.stdout + result.stderr
     assert [p.name for p in site.iterdir()] == ["index.html"]
     assert (site / "index.html").read_text() == "previous good build"
+
+
+def test_mechanism_pages_link_back_and_offer_the_notebook(built_site):
+    page = (built_site / "mechanisms" / "bahdanau-attention" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../../entries/2014-bahdanau-align-and-translate/"' in page
+    assert 'href="bahdanau-attention.ipynb" download' in page
+    assert (built_site / "mechanisms" / "bahdanau-attention" / "bahdanau-attention.ipynb").exists()
+    entry = (built_site / "entries" / "2014-bahdanau-align-and-translate" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../../mechanisms/bahdanau-attention/"' in entry

@@ -37,11 +37,17 @@ def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path) -> GeneratedPage:
     return page.build()
 
 
-def implements_html(kb: KnowledgeBase, slug: str) -> str:
-    """The line under a mechanism page's title naming the timeline entries it implements
-    (from their `runnable` fields: the link back is generated, never written by hand)."""
+def notebook_header_html(kb: KnowledgeBase, slug: str, has_module: bool) -> str:
+    """The lines under a mechanism page's title: the timeline entries it implements (from their
+    `runnable` fields, so the link back is generated, never written by hand), the notebook to
+    download (mkdocs-jupyter copies it beside the page) and the terminal command."""
     entries = [e for e in kb.entries.values() if e.runnable == slug]
-    if not entries:
-        return ""
-    works = ", ".join(f'<a href="../../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
-    return f'<p class="atlas-implements">Implements, from the timeline: {works}.</p>'
+    lines = []
+    if entries:
+        works = ", ".join(f'<a href="../../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
+        lines.append(f'<p class="atlas-implements">Implements, from the timeline: {works}.</p>')
+    run = (f' · or run <code>python -m runnable.{slug.replace("-", "_")} --device cpu</code> from a clone'
+           if has_module else "")
+    lines.append(f'<p class="atlas-download"><a class="md-button" href="{slug}.ipynb" download>'
+                 f'Download the notebook</a>{run}</p>')
+    return "".join(lines)
