@@ -47,8 +47,9 @@ new: setup  ## scaffold an entry from a BibTeX record: make new KEY=bahdanau2015
 fields: setup  ## rewrite the field reference in CONTRIBUTING.md from timeline/schema.json
 	$(BIN)/python -m scripts.field_reference --write CONTRIBUTING.md
 
-bench: setup  ## build benchmark: 100, 1,000 and 5,000 synthetic entries
+bench: setup-test  ## benchmarks: build times (100, 1,000, 5,000 entries), then the pages in Chromium
 	$(BIN)/python -m scripts.bench_build
+	$(BIN)/python -m scripts.bench_pages
 
 clean:
 	rm -rf site .site-staging .cache

@@ -32,7 +32,7 @@ def render_timeline_page(kb: KnowledgeBase) -> GeneratedPage:
         f'<input type="checkbox" value="{slug}" checked> {escape_html(thread_label(slug))} '
         f'<span class="atlas-count">{counts.get(slug, 0)}</span></label>'
         for slug, description, colour in threads() if counts.get(slug))
-    page = PageBuilder("Timeline", meta={"search": {"exclude": True}})
+    page = PageBuilder("Timeline", meta={"hide": ["navigation"], "search": {"exclude": True}})
     page.markdown("Every work in the atlas, oldest first. Untick a thread to hide it, or type to filter by title, "
                   "author or summary; each title opens the work's page.")
     page.html(
