@@ -25,7 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     elapsed = time.perf_counter() - start
     print(f"ok: {len(kb.entries)} entries, {len(kb.records)} BibTeX records, "
-          f"{sum(len(e.relations) for e in kb.entries.values())} relations ({elapsed:.2f} s)")
+          f"{sum(len(e.relations) for e in kb.entries.values())} relations, "
+          f"{sum(len(ledger['claims']) for ledger in kb.claims)} claims ({elapsed:.2f} s)")
     return 0
 
 

@@ -106,3 +106,4 @@ class KnowledgeBase:
     entries: dict[str, Entry]          # ordered by date, then id
     records: dict[str, BibRecord]      # ordered by key
     graph: Any = field(default=None, repr=False)  # networkx.MultiDiGraph, built by scripts.graph
+    claims: list = field(default_factory=list)     # ledgers from timeline/claims/*.yaml

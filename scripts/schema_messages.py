@@ -94,11 +94,11 @@ def describe(error: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str, s
     return path, f"{field}: {error.message}", description or "see timeline/schema.json"
 
 
-def schema_errors(data: Any) -> list[tuple[tuple[Any, ...], str, str]]:
+def schema_errors(data: Any, schema_path: Path = SCHEMA_PATH) -> list[tuple[tuple[Any, ...], str, str]]:
     try:
-        fast_validator()(data)
+        fast_validator(schema_path)(data)
         return []
     except fastjsonschema.JsonSchemaException:
         pass
-    errors = sorted(full_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    errors = sorted(full_validator(schema_path).iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     return [describe(error) for error in errors]

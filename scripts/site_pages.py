@@ -9,6 +9,7 @@ from pathlib import Path
 from scripts.model import KnowledgeBase
 from scripts.pages.builder import GeneratedPage
 from scripts.pages.bibliography_page import render_bibliography_page
+from scripts.pages.claims_page import render_claims_page
 from scripts.pages.entry_page import entry_uri, render_entry_page
 from scripts.pages.graph_page import render_graph_page
 from scripts.pages.mechanisms_page import render_mechanisms_page
@@ -33,6 +34,8 @@ def generate_pages(kb: KnowledgeBase, docs_dir: Path) -> dict[str, GeneratedPage
         "threads.md": render_threads_page(kb),
         "mechanisms/index.md": render_mechanisms_page(kb, docs_dir),
     }
+    for ledger in kb.claims:
+        pages[f"{ledger['slug']}.md"] = render_claims_page(kb, ledger)
     for entry in kb.entries.values():
         pages[entry_uri(entry.id)] = render_entry_page(kb, entry, mechanism_url(docs_dir, entry.runnable))
     return pages

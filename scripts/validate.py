@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.bibliography import display_path, load_bibliography, read_utf8
+from scripts.claims import load_claims
 from scripts.model import BibRecord, Entry, EntryDate, Evidence, KnowledgeBase, Quote, Relation
 from scripts.problems import InvalidData, Problem
 from scripts.parallel import parallel_map
@@ -186,10 +187,12 @@ def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBa
     for entry, item in valid:
         entry_problems = _check_entry(entry, item.doc, item.stem, records, by_id, paths.docs, today)
         problems += [p for p in entry_problems if not _targets_invalid_file(p, known_ids, by_id)]
+    claims, claim_problems = load_claims(paths.timeline / "claims", set(records), set(known_ids))
+    problems += claim_problems
     if problems:
         return None, sorted(set(problems))
     entries = dict(sorted(((e.id, e) for e, _ in valid), key=lambda kv: (kv[1].date.sort_key, kv[0])))
-    return KnowledgeBase(entries=entries, records=records), []
+    return KnowledgeBase(entries=entries, records=records, claims=claims), []
 
 
 def _targets_invalid_file(problem: Problem, known_ids: dict, by_id: dict) -> bool:

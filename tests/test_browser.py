@@ -29,7 +29,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PAGES = ["", "timeline/", "graph/", "threads/", "people/", "bibliography/", "contributing/", "mechanisms/",
-         "mechanisms/bahdanau-attention/",
+         "mechanisms/bahdanau-attention/", "who-named-attention/",
          "entries/2020-hostile-entry/", "entries/2019-plain-target/"]
 
 

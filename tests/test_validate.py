@@ -86,7 +86,7 @@ def test_cli_exits_0_on_good_data(good_data):
     result = subprocess.run([sys.executable, "-m", "scripts.check", "--root", str(good_data)], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("ok: 3 entries, 3 BibTeX records, 2 relations")
+    assert result.stdout.startswith("ok: 3 entries, 3 BibTeX records, 2 relations, 0 claims")
 
 
 def test_project_data_is_valid():
@@ -94,3 +94,52 @@ def test_project_data_is_valid():
     assert problems == [], "\n".join(map(str, problems))
     assert len(kb.entries) >= 12
     assert len({e.thread for e in kb.entries.values()}) >= 5
+
+
+BAD_LEDGER = """title: Test ledger
+claims:
+  - id: one
+    claim: A claim that is long enough.
+    claimant: Someone
+    made_in: {bib: nosuch2020key, locator: p. 1}
+    evidence:
+      - stance: for
+        text: Evidence that is long enough.
+        source: {note: a note}
+    verdict: probably
+    reasoning: Reasoning that is long enough.
+  - id: one
+    claim: Another claim, long enough.
+    claimant: Someone else
+    made_in: {note: somewhere}
+    evidence:
+      - stance: against
+        text: Evidence that is long enough.
+        source: {bib: cherry1953some}
+    verdict: refuted
+    reasoning: Reasoning that is long enough.
+    entries: [1999-no-such-entry]
+"""
+
+
+def test_claims_ledger_errors_are_located(good_data, monkeypatch):
+    (good_data / "timeline" / "claims").mkdir()
+    (good_data / "timeline" / "claims" / "schema.json").write_text((ROOT / "timeline" / "claims" / "schema.json").read_text())
+    (good_data / "timeline" / "claims" / "ledger.yaml").write_text(BAD_LEDGER)
+    problems = problems_for(good_data, monkeypatch)
+    assert any(p.startswith("timeline/claims/ledger.yaml:11:") and "verdict 'probably'" in p for p in problems), problems
+    assert any(p.startswith("timeline/claims/ledger.yaml:20:") and "needs either a bib key with a locator" in p for p in problems), problems
+    (good_data / "timeline" / "claims" / "ledger.yaml").write_text(
+        BAD_LEDGER.replace("verdict: probably", "verdict: supported").replace("source: {bib: cherry1953some}", "source: {bib: cherry1953some, locator: p. 975}"))
+    problems = problems_for(good_data, monkeypatch)
+    assert any(":6:" in p and "source key 'nosuch2020key' has no record" in p for p in problems), problems
+    assert any(":13:" in p and "claim id 'one' is used twice" in p for p in problems), problems
+    assert any(":23:" in p and "entry '1999-no-such-entry' does not exist" in p for p in problems), problems
+
+
+def test_project_claims_ledger_is_loaded():
+    kb, problems = check(Paths.of_project(ROOT))
+    assert not problems
+    ledger = next(ledger for ledger in kb.claims if ledger["slug"] == "who-named-attention")
+    assert {c["verdict"] for c in ledger["claims"]} <= {"supported", "refuted", "unresolved"}
+    assert len(ledger["claims"]) >= 6
