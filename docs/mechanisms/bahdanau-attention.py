@@ -66,3 +66,22 @@ source = torch.randint(1, 12, (1, 7))
 logits, alignments = model(source, torch.randint(1, 12, (1, 6)))
 print("logits", tuple(logits.shape), "alignments", tuple(alignments.shape))
 print("each row of α sums to", alignments.sum(-1)[0].tolist())
+
+# %% [markdown]
+# ## The alignment readers remember
+#
+# The picture usually drawn for attention in translation: English *I love you* becomes French
+# *je t'aime*, where the object pronoun moves before the verb. Writing *je* the decoder looks
+# at *I*; writing *t'* it looks ahead to *you*; writing *aime* it looks back at *love*. The
+# weights below are set by hand to show that pattern: they illustrate what a trained model's
+# $\alpha_{ij}$ look like, they are not the output of one (the
+# [reproduction](../bahdanau-figure-2/) shows learned alignments).
+
+# %%
+import numpy as np
+illustration = np.array([[0.90, 0.04, 0.06],   # je   ← I
+                         [0.08, 0.10, 0.82],   # t'   ← you
+                         [0.05, 0.88, 0.07]])  # aime ← love
+heatmap(illustration, xlabels=["I", "love", "you"], ylabels=["je", "t'", "aime"],
+        xlabel="English (source)", ylabel="French (output)", title=r"illustrative $\alpha_{ij}$")
+print("each row sums to one:", illustration.sum(1).round(6).tolist())
