@@ -9,56 +9,63 @@ import yaml
 
 from scripts.field_reference import field_reference
 from scripts.schema_messages import load_schema
-from tests.conftest import ROOT, build_site
+from tests.conftest import ROOT, build_site, copy_data
 
+# A plainly synthetic record: the test walks the contributor's path, it adds no history.
 NEW_RECORD = """
-@inproceedings{xu2015show,
-  author = {Xu, Kelvin and Ba, Jimmy and Kiros, Ryan and Cho, Kyunghyun and Courville, Aaron and Salakhutdinov, Ruslan and Zemel, Richard and Bengio, Yoshua},
-  title = {Show, Attend and Tell: Neural Image Caption Generation with Visual Attention},
-  booktitle = {Proceedings of the 32nd International Conference on Machine Learning},
-  year = {2015},
-  eprint = {1502.03044},
-  archivePrefix = {arXiv}
+@article{example2020synthetic,
+  author = {Example, Ada and Sample, Ben},
+  title = {A Synthetic Work for the Contributor Test},
+  journal = {Journal of Test Fixtures},
+  year = {2020}
 }
 """
 
 
-def test_contributor_scaffolds_fills_checks_and_builds(good_data, tmp_path):
-    (good_data / "bib" / "fixture.bib").open("a").write(NEW_RECORD)
+def test_contributor_scaffolds_fills_checks_and_builds(tmp_path):
+    """On a copy of the project's own data: add a record, scaffold, fill, check, build, find it."""
+    data = copy_data(ROOT, tmp_path / "data")
+    (data / "timeline" / "claims").mkdir(exist_ok=True)
+    for file in (ROOT / "timeline" / "claims").glob("*"):
+        (data / "timeline" / "claims" / file.name).write_bytes(file.read_bytes())
+    (data / "bib" / "contributor.bib").write_text(NEW_RECORD)
     run = lambda *args: subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True)  # noqa: E731
 
-    scaffolded = run("scripts.new_entry", "xu2015show", "--root", str(good_data))
+    scaffolded = run("scripts.new_entry", "example2020synthetic", "--root", str(data))
     assert scaffolded.returncode == 0, scaffolded.stderr
-    path = good_data / "timeline" / "2015-xu-show-attend-tell-neural.yaml"
+    path = data / "timeline" / "2020-example-synthetic-work-contributor-test.yaml"
     assert path.exists(), scaffolded.stdout
 
     # The scaffold is not yet acceptable: the validator points at every TODO.
-    unfilled = run("scripts.check", "--root", str(good_data))
+    check_args = ("scripts.check", "--timeline", str(data / "timeline"), "--bib", str(data / "bib"))
+    unfilled = run(*check_args)
     assert unfilled.returncode == 1
     assert f"{path.name}:" in unfilled.stderr and "TODO" in unfilled.stderr
 
     text = path.read_text(encoding="utf-8")
-    text = text.replace("thread: TODO", "thread: vision").replace("date: 2015", 'date: "2015-02"')
+    text = text.replace("thread: TODO", "thread: vision").replace("date: 2020", 'date: "2020-02"')
     text = text.replace('summary: "TODO: one sentence, in your own words, on what this work is."',
-                        "summary: Captions images by attending, word by word, to regions of a convolutional feature map.")
+                        "summary: A synthetic work that exists only to test the contributor's path.")
     text = text.split("annotation: |")[0] + (
-        "annotation: |\n  At each word the decoder weighs the feature map's locations, $\\alpha_{ti}$, and reads their average.\n"
+        "annotation: |\n  A test annotation with math, $\\alpha_{ti}$, long enough for the schema's minimum.\n"
         "relations:\n  - type: cites\n    target: 2014-bahdanau-align-and-translate\n")
     path.write_text(text, encoding="utf-8")
-    assert run("scripts.check", "--root", str(good_data)).returncode == 0
+    checked = run(*check_args)
+    assert checked.returncode == 0, checked.stderr
 
     site = tmp_path / "site"
-    built = build_site(good_data / "timeline", good_data / "bib", site)
+    built = build_site(data / "timeline", data / "bib", site)
     assert built.returncode == 0, built.stdout + built.stderr
     entry_id = path.stem
     page = (site / "entries" / entry_id / "index.html").read_text(encoding="utf-8")
-    assert "Show, Attend and Tell" in page and "arxiv.org/abs/1502.03044" in page
+    assert "A Synthetic Work for the Contributor Test" in page and "Journal of Test Fixtures" in page
     assert f'href="../entries/{entry_id}/"' in (site / "timeline" / "index.html").read_text(encoding="utf-8")
     graph = (site / "graph" / "index.html").read_text(encoding="utf-8")
-    data = json.loads(graph.split('id="atlas-graph-data">', 1)[1].split("</script>", 1)[0])
-    assert entry_id in {node["id"] for node in data["nodes"]}
-    assert {"from": entry_id, "to": "2014-bahdanau-align-and-translate"}.items() <= next(
-        e for e in data["edges"] if e["from"] == entry_id).items()
+    data_json = json.loads(graph.split('id="atlas-graph-data">', 1)[1].split("</script>", 1)[0])
+    assert entry_id in {node["id"] for node in data_json["nodes"]}
+    assert any(e["from"] == entry_id and e["to"] == "2014-bahdanau-align-and-translate" for e in data_json["edges"])
+    cited = (site / "entries" / "2014-bahdanau-align-and-translate" / "index.html").read_text(encoding="utf-8")
+    assert f'href="../{entry_id}/"' in cited  # the relation shows on the target's page too
 
 
 def test_scaffold_refuses_unknown_key_and_existing_file(good_data):
