@@ -62,16 +62,16 @@ def build_network(kb: KnowledgeBase, base_url: str) -> Network:
     net = Network(directed=True)  # directed: pyvis skips its quadratic duplicate-edge scan
     positions, columns, lanes = swimlanes(kb)
     # Axis labels: plain text nodes, not clickable, not searchable (they have no url).
-    left = min(columns.values(), default=0) - 1.6 * YEAR_WIDTH
-    top = min(lanes.values(), default=0) - 0.7 * YEAR_WIDTH
+    left = min(columns.values(), default=0) - 2.6 * YEAR_WIDTH
+    top = min(lanes.values(), default=0) - 0.9 * YEAR_WIDTH
     for slug, y in lanes.items():
         net.add_node(f"lane:{slug}", label=thread_label(slug), shape="text", x=left, y=y, physics=False,
-                     font={"size": 18, "color": thread_colour(slug)}, chosen=False)
+                     font={"size": 64, "color": thread_colour(slug)}, chosen=False)  # readable when fitted
     step = max(1, math.ceil(len(columns) / 40))
     for i, (year, x) in enumerate(sorted(columns.items())):
         if i % step == 0:
             net.add_node(f"year:{year}", label=str(year), shape="text", x=x, y=top, physics=False,
-                         font={"size": 16}, chosen=False)
+                         font={"size": 44}, chosen=False)
     degree = importance(kb.graph)
     for entry in kb.entries.values():
         x, y = positions[entry.id]

@@ -24,6 +24,9 @@
   const nodes = new vis.DataSet(data.nodes);
   const edges = new vis.DataSet(data.edges);
   const network = new vis.Network(container, { nodes, edges }, options);
+  // Physics is off, so nothing fits the view for us: show every node and the axis labels.
+  network.fit({ animation: false });
+  network.moveTo({ scale: network.getScale() * 0.88 });  // fit() ignores the width of text labels
 
   // Follow the theme's light/dark scheme: labels take the page's text colour.
   function applyScheme() {
