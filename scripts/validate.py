@@ -17,9 +17,6 @@ from scripts.parallel import parallel_map
 from scripts.schema_messages import schema_errors
 from scripts.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml
 
-# Relations that make one work an ancestor of another; `cites` may only point back in time.
-LINEAGE_TYPES = ("cites", "extends", "influenced")
-
 
 @dataclass(frozen=True)
 class Paths:
