@@ -23,6 +23,7 @@ from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
 from scripts.pages.mechanisms_page import notebook_header_html  # noqa: E402
+from scripts.mechanisms import module_name, notebook_sources  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, execute  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
@@ -62,9 +63,8 @@ def _vendored_files() -> list[tuple[str, Path]]:
 
 def _mechanism_notebooks(config) -> list[tuple[str, Path]]:
     """docs/mechanisms/<slug>.py (jupytext) → (mechanisms/<slug>.ipynb, executed notebook)."""
-    sources = sorted(p for p in (Path(config["docs_dir"]) / "mechanisms").glob("*.py") if not p.name.startswith("_"))
     try:
-        return [(f"mechanisms/{source.stem}.ipynb", execute(source)) for source in sources]
+        return [(f"mechanisms/{source.stem}.ipynb", execute(source)) for source in notebook_sources(Path(config["docs_dir"]))]
     except NotebookFailed as error:
         raise Abort(f"\n{error}")
 
@@ -96,7 +96,7 @@ def on_page_content(html, page, config, files):
         except RemoteResource as error:
             raise Abort(str(error))
         slug = Path(uri).stem
-        header = notebook_header_html(_state["kb"], slug, (ROOT / "runnable" / f"{slug.replace('-', '_')}.py").exists())
+        header = notebook_header_html(_state["kb"], slug, (ROOT / "runnable" / f"{module_name(slug)}.py").exists())
         return html.replace("</h1>", "</h1>" + header, 1)
     generated = _state["pages"].get(uri)
     return generated.render(html) if generated else html

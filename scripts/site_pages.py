@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scripts.mechanisms import page_exists
 from scripts.model import KnowledgeBase
 from scripts.pages.builder import GeneratedPage
 from scripts.pages.bibliography_page import render_bibliography_page
@@ -20,7 +21,7 @@ from scripts.pages.timeline_page import render_timeline_page
 
 def mechanism_url(docs_dir: Path, slug: str | None) -> str | None:
     """The site URL (relative to the root) of a mechanism page, docs/mechanisms/<slug>.{py,md}."""
-    if slug and any((docs_dir / "mechanisms" / f"{slug}{ext}").exists() for ext in (".py", ".md")):
+    if slug and page_exists(docs_dir, slug):
         return f"mechanisms/{slug}/"
     return None
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from scripts.bibliography import display_path, load_bibliography, read_utf8
 from scripts.claims import load_claims
+from scripts.graph import build_graph
+from scripts.mechanisms import page_exists
 from scripts.model import BibRecord, Entry, EntryDate, Evidence, KnowledgeBase, Quote, Relation
 from scripts.problems import InvalidData, Problem
 from scripts.parallel import parallel_map
@@ -100,7 +102,10 @@ def _date_problems(entry: Entry, doc: YamlDocument, today: datetime.date) -> lis
 
 
 def _check_entry(entry: Entry, doc: YamlDocument, stem: str, records: dict[str, BibRecord],
-                 entries: dict[str, Entry], docs_dir: Path, today: datetime.date) -> list[Problem]:
+                 entries: dict[str, Entry], invalid_ids: set[str], docs_dir: Path,
+                 today: datetime.date) -> list[Problem]:
+    """Cross-checks of one schema-valid entry. `invalid_ids` are ids of files that failed the
+    schema: relations to them are not reported again, so one bad file does not cascade."""
     problems = []
     add = lambda where, message, fix: problems.append(Problem(entry.path, doc.line_of(where), message, fix))  # noqa: E731
     if stem != entry.id:
@@ -136,7 +141,9 @@ def _check_entry(entry: Entry, doc: YamlDocument, stem: str, records: dict[str, 
             add(where, f"relation '{relation.type}' to '{relation.target}' is listed twice", "remove one of them")
         seen.add((relation.type, relation.target))
         target = entries.get(relation.target)
-        if target is None:
+        if target is None and relation.target in invalid_ids:
+            pass  # its own file's problems are reported; the relation may well be right
+        elif target is None:
             add(where + ("target",), f"relation target '{relation.target}' is not an entry id",
                 "use the id of an existing entry (its file name without .yaml)")
         elif relation.type == "cites" and _earlier(entry.date, target.date):
@@ -145,7 +152,7 @@ def _check_entry(entry: Entry, doc: YamlDocument, stem: str, records: dict[str, 
         if relation.source and relation.source.bib and relation.source.bib not in records:
             add(where + ("source", "bib"), f"evidence key '{relation.source.bib}' has no record in bib/*.bib",
                 "add the record or fix the key")
-    if entry.runnable and not any((docs_dir / "mechanisms" / f"{entry.runnable}{ext}").exists() for ext in (".py", ".md")):
+    if entry.runnable and not page_exists(docs_dir, entry.runnable):
         add(("runnable",), f"runnable page '{entry.runnable}' does not exist",
             f"add docs/mechanisms/{entry.runnable}.py, or use the slug of an existing mechanism page")
     return problems
@@ -177,14 +184,11 @@ def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBa
         if item.schema_valid:
             valid.append((_entry_from(item.doc.data, item.doc, item.path), item))
 
-    # Entries that failed the schema still count as relation targets, so one bad file
-    # does not cascade into "missing target" errors in every file that points at it.
     by_id = {entry.id: entry for entry, _ in valid}
-    known_ids = {**{i: None for i in first_file}, **by_id}
+    invalid_ids = set(first_file) - set(by_id)
     for entry, item in valid:
-        entry_problems = _check_entry(entry, item.doc, item.stem, records, by_id, paths.docs, today)
-        problems += [p for p in entry_problems if not _targets_invalid_file(p, known_ids, by_id)]
-    claims, claim_problems = load_claims(paths.timeline / "claims", set(records), set(known_ids))
+        problems += _check_entry(entry, item.doc, item.stem, records, by_id, invalid_ids, paths.docs, today)
+    claims, claim_problems = load_claims(paths.timeline / "claims", set(records), set(first_file))
     problems += claim_problems
     if problems:
         return None, sorted(set(problems))
@@ -192,17 +196,8 @@ def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBa
     return KnowledgeBase(entries=entries, records=records, claims=claims), []
 
 
-def _targets_invalid_file(problem: Problem, known_ids: dict, by_id: dict) -> bool:
-    if not problem.message.startswith("relation target '"):
-        return False
-    target = problem.message.split("'")[1]
-    return target in known_ids and target not in by_id
-
-
 def load_knowledge_base(paths: Paths) -> KnowledgeBase:
     """The validated knowledge base with its graph; raises InvalidData with every problem."""
-    from scripts.graph import build_graph
-
     kb, problems = check(paths)
     if problems:
         raise InvalidData(problems)

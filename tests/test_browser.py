@@ -84,6 +84,12 @@ class Watched:
         assert not self.errors, "\n".join(self.errors)
 
 
+@pytest.fixture(scope="module")
+def site_kb(site_data):
+    """The knowledge base the test site was built from (project data plus the hostile fixture)."""
+    return check(Paths(site_data / "timeline", site_data / "bib", ROOT / "docs"))[0]
+
+
 @pytest.fixture
 def watched(browser, server):
     w = Watched(browser, server)
@@ -98,9 +104,8 @@ def test_page_loads_cleanly(watched, path):
     watched.assert_clean()
 
 
-def test_math_is_rendered_offline(watched, site_data):
-    kb, _ = check(Paths(site_data / "timeline", site_data / "bib", ROOT / "docs"))
-    with_math = [e for e in kb.entries.values() if "$" in e.annotation]
+def test_math_is_rendered_offline(watched, site_kb):
+    with_math = [e for e in site_kb.entries.values() if "$" in e.annotation]
     assert with_math, "no entry with math to check"
     page = watched.goto(f"entries/{with_math[0].id}/")
     page.wait_for_function("typeof katex !== 'undefined'")
@@ -108,8 +113,8 @@ def test_math_is_rendered_offline(watched, site_data):
     watched.assert_clean()
 
 
-def test_timeline_filters_by_thread_and_text(watched, site_data):
-    kb, _ = check(Paths(site_data / "timeline", site_data / "bib", ROOT / "docs"))
+def test_timeline_filters_by_thread_and_text(watched, site_kb):
+    kb = site_kb
     page = watched.goto("timeline/")
     items = page.locator(".atlas-item")
     assert items.count() == len(kb.entries)
@@ -157,8 +162,8 @@ def _hover_node(page, node_id: str) -> str:
     return tooltip
 
 
-def test_graph_draws_every_node_and_tooltips_are_text(watched, site_data):
-    kb, _ = check(Paths(site_data / "timeline", site_data / "bib", ROOT / "docs"))
+def test_graph_draws_every_node_and_tooltips_are_text(watched, site_kb):
+    kb = site_kb
     page = watched.goto("graph/")
     page.wait_for_function("window.atlasGraph !== undefined")
     assert page.evaluate("atlasGraph.body.data.nodes.get({filter: n => n.url}).length") == len(kb.entries)

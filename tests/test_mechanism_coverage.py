@@ -6,12 +6,13 @@ import nbformat
 import pytest
 import yaml
 
+from scripts.mechanisms import notebook_sources
 from scripts.notebooks import execute
 from tests.conftest import ROOT
 
 EXEMPT = yaml.safe_load((ROOT / "tests" / "exemptions.yaml").read_text()) or {}
 MODULES = sorted(p for p in (ROOT / "runnable").glob("*.py") if p.name not in EXEMPT)
-PAGES = sorted(p for p in (ROOT / "docs" / "mechanisms").glob("*.py") if not p.name.startswith("_"))
+PAGES = notebook_sources(ROOT / "docs")
 
 
 def test_exemptions_have_reasons_and_exist():

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from scripts.graph import lineage
-from scripts.pages.graph_page import layout
+from scripts.pages.graph_page import swimlanes
 from scripts.site_pages import generate_pages
 from scripts.text import escape_markdown, render_untrusted_markdown
 from scripts.validate import Paths, load_knowledge_base
@@ -38,7 +38,7 @@ def test_lineage_follows_lineage_edges_only(kb):
 
 
 def test_layout_is_deterministic_and_has_no_overlaps(kb):
-    first, second = layout(kb), layout(kb)
+    first, second = swimlanes(kb)[0], swimlanes(kb)[0]
     assert first == second
     assert len(set(first.values())) == len(first)
 

@@ -33,14 +33,10 @@ EDGE_STYLE = {
 YEAR_WIDTH, CELL_GAP = 150, 24
 
 
-def layout(kb: KnowledgeBase) -> dict[str, tuple[float, float]]:
-    """Swimlanes: one column per year that has entries, one lane per thread; entries that
-    share a (year, thread) cell are stacked, so their labels do not overlap. Deterministic, O(n)."""
-    return swimlanes(kb)[0]
-
-
 def swimlanes(kb: KnowledgeBase) -> tuple[dict[str, tuple[float, float]], dict[int, float], dict[str, float]]:
-    """(entry positions, x of each year's column, y of each thread's lane)."""
+    """Swimlanes: one column per year that has entries, one lane per thread; entries that share
+    a (year, thread) cell are stacked, so their labels do not overlap. Deterministic, O(n).
+    Returns (entry positions, x of each year's column, y of each thread's lane)."""
     years = sorted({e.date.year for e in kb.entries.values()})
     column = {year: i for i, year in enumerate(years)}
     used = {e.thread for e in kb.entries.values()}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from scripts.mechanisms import module_name, notebook_sources
 from scripts.model import KnowledgeBase
 from scripts.pages.builder import GeneratedPage, PageBuilder
 from scripts.text import escape_html
@@ -14,10 +15,9 @@ _TITLE = re.compile(r"^# # (.+)$", re.M)
 def mechanism_sources(docs_dir: Path) -> dict[str, str]:
     """slug → title (the notebook's first heading) for docs/mechanisms/<slug>.py."""
     found = {}
-    for path in sorted((docs_dir / "mechanisms").glob("*.py")):
-        if not path.name.startswith("_"):
-            match = _TITLE.search(path.read_text(encoding="utf-8"))
-            found[path.stem] = match.group(1).strip() if match else path.stem
+    for path in notebook_sources(docs_dir):
+        match = _TITLE.search(path.read_text(encoding="utf-8"))
+        found[path.stem] = match.group(1).strip() if match else path.stem
     return found
 
 
@@ -32,7 +32,7 @@ def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path) -> GeneratedPage:
         entries = [e for e in kb.entries.values() if e.runnable == slug]
         works = ", ".join(f'<a href="../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
         rows.append(f'<li><a href="{slug}/">{escape_html(title)}</a>'
-                    f'{" — implements " + works if works else ""} <code>runnable/{slug.replace("-", "_")}.py</code></li>')
+                    f'{" — implements " + works if works else ""} <code>runnable/{module_name(slug)}.py</code></li>')
     page.html(f'<ul class="atlas-mechanisms">{"".join(rows)}</ul>' if rows else "<p>No mechanisms yet.</p>")
     return page.build()
 
@@ -46,7 +46,7 @@ def notebook_header_html(kb: KnowledgeBase, slug: str, has_module: bool) -> str:
     if entries:
         works = ", ".join(f'<a href="../../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
         lines.append(f'<p class="atlas-implements">Implements, from the timeline: {works}.</p>')
-    run = (f' · or run <code>python -m runnable.{slug.replace("-", "_")} --device cpu</code> from a clone'
+    run = (f' · or run <code>python -m runnable.{module_name(slug)} --device cpu</code> from a clone'
            if has_module else "")
     lines.append(f'<p class="atlas-download"><a class="md-button" href="{slug}.ipynb" download>'
                  f'Download the notebook</a>{run}</p>')

@@ -1,0 +1,19 @@
+"""Where mechanism pages live: docs/mechanisms/<slug>.py (a jupytext notebook) or <slug>.md,
+shown from runnable/<slug with underscores>.py. Files starting with "_" are helpers, not pages."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def notebook_sources(docs_dir: Path) -> list[Path]:
+    """The jupytext notebooks that the build executes and renders as mechanism pages."""
+    return sorted(p for p in (docs_dir / "mechanisms").glob("*.py") if not p.name.startswith("_"))
+
+
+def page_exists(docs_dir: Path, slug: str) -> bool:
+    return any((docs_dir / "mechanisms" / f"{slug}{ext}").exists() for ext in (".py", ".md"))
+
+
+def module_name(slug: str) -> str:
+    """runnable/<module_name>.py for the page docs/mechanisms/<slug>.py."""
+    return slug.replace("-", "_")
