@@ -63,7 +63,7 @@ class Entry:
     path: str
     quotes: tuple[Quote, ...] = ()
     relations: tuple[Relation, ...] = ()
-    runnable: str | None = None
+    runnable: tuple[str, ...] = ()  # mechanism page slugs, in the order the entry lists them
     people: tuple[str, ...] = ()
 
 

@@ -13,17 +13,16 @@ from scripts.pages.bibliography_page import render_bibliography_page
 from scripts.pages.claims_page import render_claims_page
 from scripts.pages.entry_page import entry_uri, render_entry_page
 from scripts.pages.graph_page import render_graph_page
-from scripts.pages.mechanisms_page import render_mechanisms_page
+from scripts.pages.mechanisms_page import mechanism_sources, render_mechanisms_page
 from scripts.pages.people_page import render_people_page
 from scripts.pages.threads_page import render_threads_page
 from scripts.pages.timeline_page import render_timeline_page
 
 
-def mechanism_url(docs_dir: Path, slug: str | None) -> str | None:
-    """The site URL (relative to the root) of a mechanism page, docs/mechanisms/<slug>.{py,md}."""
-    if slug and page_exists(docs_dir, slug):
-        return f"mechanisms/{slug}/"
-    return None
+def mechanism_links(docs_dir: Path, slugs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(title, site URL relative to the root) of each mechanism page that exists."""
+    titles = mechanism_sources(docs_dir)
+    return [(titles.get(slug, slug), f"mechanisms/{slug}/") for slug in slugs if page_exists(docs_dir, slug)]
 
 
 def generate_pages(kb: KnowledgeBase, docs_dir: Path) -> dict[str, GeneratedPage]:
@@ -38,5 +37,5 @@ def generate_pages(kb: KnowledgeBase, docs_dir: Path) -> dict[str, GeneratedPage
     for ledger in kb.claims:
         pages[f"{ledger['slug']}.md"] = render_claims_page(kb, ledger)
     for entry in kb.entries.values():
-        pages[entry_uri(entry.id)] = render_entry_page(kb, entry, mechanism_url(docs_dir, entry.runnable))
+        pages[entry_uri(entry.id)] = render_entry_page(kb, entry, mechanism_links(docs_dir, entry.runnable))
     return pages

@@ -72,6 +72,13 @@ def _parse_entry_files(timeline_dir: Path) -> tuple[list[_Parsed], list[Problem]
     return parsed, problems
 
 
+def _slugs(runnable: str | list[str] | None) -> tuple[str, ...]:
+    """`runnable` may name one mechanism page or list several."""
+    if runnable is None:
+        return ()
+    return (runnable,) if isinstance(runnable, str) else tuple(runnable)
+
+
 def _entry_from(data: dict[str, Any], doc: YamlDocument, path: str) -> Entry:
     relations = []
     for index, raw in enumerate(data.get("relations", [])):
@@ -85,7 +92,7 @@ def _entry_from(data: dict[str, Any], doc: YamlDocument, path: str) -> Entry:
         title=data["title"].strip(), thread=data["thread"], kind=data["kind"],
         summary=data["summary"].strip(), annotation=data["annotation"], path=path,
         quotes=tuple(Quote(**q) for q in data.get("quotes", [])),
-        relations=tuple(relations), runnable=data.get("runnable"),
+        relations=tuple(relations), runnable=_slugs(data.get("runnable")),
         people=tuple(data.get("people", [])))
 
 
@@ -152,9 +159,10 @@ def _check_entry(entry: Entry, doc: YamlDocument, stem: str, records: dict[str, 
         if relation.source and relation.source.bib and relation.source.bib not in records:
             add(where + ("source", "bib"), f"evidence key '{relation.source.bib}' has no record in bib/*.bib",
                 "add the record or fix the key")
-    if entry.runnable and not page_exists(docs_dir, entry.runnable):
-        add(("runnable",), f"runnable page '{entry.runnable}' does not exist",
-            f"add docs/mechanisms/{entry.runnable}.py, or use the slug of an existing mechanism page")
+    for slug in entry.runnable:
+        if not page_exists(docs_dir, slug):
+            add(("runnable",), f"runnable page '{slug}' does not exist",
+                f"add docs/mechanisms/{slug}.py, or use the slug of an existing mechanism page")
     return problems
 
 

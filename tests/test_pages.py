@@ -54,3 +54,19 @@ def test_every_entry_gets_a_page_with_its_sections(kb):
     cited = pages["entries/2014-bahdanau-align-and-translate.md"]
     assert '<strong>cited by</strong> <a href="../2017-vaswani-attention-is-all-you-need/">' in cited.render(cited.markdown)
     assert set(pages) >= {"timeline.md", "graph.md", "bibliography.md", "people.md", "threads.md"}
+
+
+def test_mechanism_family_is_generated_from_relations():
+    """Luong et al. (2015) extend Bahdanau et al. (2014): each page names the other, in the right direction,
+    with the relation that links them; a page is never its own kin."""
+    from scripts.pages.mechanisms_page import family_html, mechanism_family
+
+    project = load_knowledge_base(Paths(ROOT / "timeline", ROOT / "bib", ROOT / "docs"))
+    luong = mechanism_family(project, "luong-attention")
+    assert any(k.slug == "bahdanau-attention" and k.direction == "earlier" and k.type == "extends" for k in luong)
+    bahdanau = mechanism_family(project, "bahdanau-attention")
+    assert any(k.slug == "luong-attention" and k.direction == "later" for k in bahdanau)
+    assert all(k.slug != "luong-attention" for k in luong)
+    html = family_html(project, "luong-attention", {"bahdanau-attention": "Additive <attention>"})
+    assert '<a href="../bahdanau-attention/">Additive &lt;attention&gt;</a>' in html
+    assert "What it builds on" in html

@@ -72,7 +72,7 @@ def _lineage(kb: KnowledgeBase, entry: Entry, page: PageBuilder) -> None:
         page.heading(2, "Lineage").html("".join(parts))
 
 
-def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanism_url: str | None) -> GeneratedPage:
+def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[str, str]]) -> GeneratedPage:
     record = main_record(kb, entry)
     authors = ", ".join(f'<a href="../../people/#{p.slug}">{escape_html(p.display)}</a>' for p in record.people)
     links = " ".join(f'<a class="md-button atlas-link" href="{escape_html(url)}" rel="noopener noreferrer">{label}</a>'
@@ -92,9 +92,9 @@ def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanism_url: str | None
             f'{escape_html(kb.records[q.source].citation_text)} <span class="atlas-locator">({escape_html(q.locator)})</span>'
             f'</footer></blockquote>' for q in entry.quotes)
         page.heading(2, "In their words").html(quotes)
-    if mechanism_url:
-        page.heading(2, "Run it").html(f'<p>A minimal PyTorch implementation, run when the site is built: '
-                                       f'<a href="../../{mechanism_url}">the mechanism page</a>.</p>')
+    if mechanisms:
+        links = ", ".join(f'<a href="../../{url}">{escape_html(title)}</a>' for title, url in mechanisms)
+        page.heading(2, "Run it").html(f'<p>Minimal PyTorch implementations, run when the site is built: {links}.</p>')
     _relations(kb, entry, page)
     _lineage(kb, entry, page)
     cite = []

@@ -4,8 +4,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dataclasses import dataclass
+
 from scripts.mechanisms import module_name, notebook_sources
-from scripts.model import KnowledgeBase
+from scripts.model import Entry, KnowledgeBase
+from scripts.pages.common import RELATION_OUT
 from scripts.pages.builder import GeneratedPage, PageBuilder
 from scripts.text import escape_html
 
@@ -29,7 +32,7 @@ def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path) -> GeneratedPage:
                   "from a clone.")
     rows = []
     for slug, title in mechanism_sources(docs_dir).items():
-        entries = [e for e in kb.entries.values() if e.runnable == slug]
+        entries = [e for e in kb.entries.values() if slug in e.runnable]
         works = ", ".join(f'<a href="../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
         rows.append(f'<li><a href="{slug}/">{escape_html(title)}</a>'
                     f'{" — implements " + works if works else ""} <code>runnable/{module_name(slug)}.py</code></li>')
@@ -41,7 +44,7 @@ def notebook_header_html(kb: KnowledgeBase, slug: str, has_module: bool) -> str:
     """The lines under a mechanism page's title: the timeline entries it implements (from their
     `runnable` fields, so the link back is generated, never written by hand), the notebook to
     download (mkdocs-jupyter copies it beside the page) and the terminal command."""
-    entries = [e for e in kb.entries.values() if e.runnable == slug]
+    entries = [e for e in kb.entries.values() if slug in e.runnable]
     lines = []
     if entries:
         works = ", ".join(f'<a href="../../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
@@ -51,3 +54,54 @@ def notebook_header_html(kb: KnowledgeBase, slug: str, has_module: bool) -> str:
     lines.append(f'<p class="atlas-download"><a class="md-button" href="{slug}.ipynb" download>'
                  f'Download the notebook</a>{run}</p>')
     return "".join(lines)
+
+
+@dataclass(frozen=True)
+class Kin:
+    """Another mechanism page related to this one through the timeline: `citing` has a relation
+    of `type` to `cited`, and `slug` is the page that implements the entry on the other side."""
+    slug: str
+    direction: str  # "earlier": this page's work points back to it; "later": it points back here; "same": same work
+    citing: Entry
+    type: str
+    cited: Entry
+
+
+def mechanism_family(kb: KnowledgeBase, slug: str) -> list[Kin]:
+    """The mechanism pages related to `slug` by the relations between the entries they implement,
+    one Kin per (page, relation) — generated from the data, never written by hand."""
+    mine = [e for e in kb.entries.values() if slug in e.runnable]
+    kin: list[Kin] = []
+    for entry in mine:
+        kin += [Kin(other, "same", entry, "", entry) for other in entry.runnable if other != slug]
+        for relation in entry.relations:
+            target = kb.entries.get(relation.target)
+            if target is not None:
+                kin += [Kin(other, "earlier", entry, relation.type, target) for other in target.runnable if other != slug]
+        for citing in kb.entries.values():
+            for relation in citing.relations:
+                if relation.target == entry.id:
+                    kin += [Kin(other, "later", citing, relation.type, entry) for other in citing.runnable if other != slug]
+    unique = list(dict.fromkeys(kin))
+    return sorted(unique, key=lambda k: (k.direction != "same", k.direction, k.citing.date.sort_key, k.slug))
+
+
+def family_html(kb: KnowledgeBase, slug: str, titles: dict[str, str]) -> str:
+    """The "Family" section at the foot of a mechanism page."""
+    def entry_link(entry: Entry) -> str:
+        return f'<a href="../../entries/{entry.id}/">{escape_html(entry.title)}</a> ({entry.date.year})'
+
+    groups = {"same": [], "earlier": [], "later": []}
+    for k in mechanism_family(kb, slug):
+        page = f'<a href="../{k.slug}/">{escape_html(titles.get(k.slug, k.slug))}</a>'
+        why = (f"also from {entry_link(k.citing)}" if k.direction == "same"
+               else f"{entry_link(k.citing)} {RELATION_OUT[k.type]} {entry_link(k.cited)}")
+        groups[k.direction].append(f"<li>{page} — {why}</li>")
+    headings = {"same": "From the same work", "earlier": "What it builds on",
+                "later": "What builds on it"}
+    body = "".join(f'<h3>{headings[d]}</h3><ul class="atlas-family">{"".join(items)}</ul>'
+                   for d, items in groups.items() if items)
+    if not body:
+        return ""
+    return ('<h2 id="family">Family</h2><p class="atlas-family-note">Other runnable mechanisms linked to this '
+            'one by the timeline\'s relations, generated from the entries each page implements.</p>' + body)
