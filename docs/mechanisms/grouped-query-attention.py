@@ -1,0 +1,98 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Multi-query and grouped-query attention
+#
+# When a Transformer generates text, each new token attends to the keys and values of every
+# earlier token, kept in a [KV cache](../transformer-block/). A step does little arithmetic per
+# byte it reads from that cache, so for long contexts its speed is set by memory bandwidth, and
+# the cache, one key and one value per head, layer and token, also caps how many sequences fit
+# on the accelerator at once.
+#
+# **Multi-query attention** (Shazeer, 2019) keeps the $H$ query heads of
+# [multi-head attention](../multi-head-attention/) but gives them one shared key head and one
+# shared value head:
+#
+# $$\mathrm{head}_h = \mathrm{Attention}(Q W_h^Q,\; K W^K,\; V W^V),$$
+#
+# which divides the cache by $H$. **Grouped-query attention** (Ainslie et al., 2023) sits in
+# between: the query heads are split into $H_{kv}$ groups of $G = H / H_{kv}$ consecutive heads,
+# and each group shares one key/value head,
+#
+# $$\mathrm{head}_h = \mathrm{Attention}\big(Q W_h^Q,\; K W_{g(h)}^K,\; V W_{g(h)}^V\big),
+#   \qquad g(h) = \lfloor h / G \rfloor .$$
+#
+# $H_{kv} = 1$ is multi-query attention and $H_{kv} = H$ is ordinary multi-head attention. The
+# implementation makes no copies: it views the queries as $(B, H_{kv}, G, L, d)$ and lets the
+# keys $(B, H_{kv}, 1, L, d)$ broadcast over the group axis. The tests compare it with PyTorch's
+# `scaled_dot_product_attention(..., enable_gqa=True)` and with keys and values copied to every
+# query head by `repeat_interleave`.
+#
+# **Uptraining.** Ainslie et al. also turn an existing multi-head checkpoint into a grouped one:
+# average the key and value projection matrices of the heads in each group, keep the query and
+# output projections, and continue pre-training for a small fraction of the original compute.
+# `mean_pool_heads` performs the averaging step.
+#
+# Timeline: [multi-query attention](../../entries/2019-shazeer-multi-query-attention/),
+# [grouped-query attention](../../entries/2023-ainslie-grouped-query-attention/).
+
+# %% [markdown]
+# ## The implementation
+#
+# This is the module the tests run, shown from its own source.
+
+# %%
+from _setup import heatmap, show_source
+import runnable.grouped_query_attention as mechanism
+
+show_source(mechanism)
+
+# %% [markdown]
+# ## Running it
+#
+# Cache sizes at an illustrative large-model size (32 layers, 32 query heads of size 128,
+# 16-bit numbers), then the agreement checks.
+
+# %%
+import matplotlib.pyplot as plt
+
+result = mechanism.demo("cpu")
+assert all(error < 1e-5 for error in result["errors"].values())
+names, sizes = zip(*result["cache_bytes_per_token"].items())
+figure, axis = plt.subplots(figsize=(4.5, 2.6))
+axis.bar(names, [s / 1024 for s in sizes])
+axis.set_ylabel("KiB per token")
+axis.set_title("KV cache per token: H / H_kv times smaller")
+plt.show()
+
+# %% [markdown]
+# ## Mean-pooling a multi-head layer
+#
+# The conversion is exact when the heads of a group already have the same key and value
+# projections. For an arbitrary (here random, untrained) multi-head layer it changes the output;
+# that gap is what the paper's short continued pre-training has to close. The numbers below
+# measure the change for this random layer only; they say nothing about trained models.
+
+# %%
+import torch
+
+torch.manual_seed(0)
+mha = mechanism.MultiHeadAttention(64, 8)
+x = torch.randn(2, 12, 64)
+with torch.no_grad():
+    reference = mha(x, x, x, causal=True)[0]
+    for groups in [8, 4, 2, 1]:
+        pooled = mechanism.mean_pool_heads(mha, groups)(x, causal=True)
+        change = ((pooled - reference).norm() / reference.norm()).item()
+        print(f"H_kv = {groups}: {sum(p.numel() for p in mechanism.mean_pool_heads(mha, groups).parameters())} "
+              f"parameters, relative change of the output {change:.3f}")
