@@ -1,0 +1,171 @@
+"""Tiled attention with the online softmax against the full matrix, against torch's
+scaled_dot_product_attention and torch.logsumexp, with huge scores, and for its memory bound."""
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.profiler import ProfilerActivity, profile
+from torch.utils._python_dispatch import TorchDispatchMode
+
+from runnable.flash_attention import demo, naive_attention, online_softmax, tiled_attention
+
+EXACT = dict(atol=1e-10, rtol=1e-10)   # float64: the two orders of summation differ only in rounding
+FLOAT32 = dict(atol=2e-5, rtol=2e-5)   # float32 sums of ≤ 300 terms, softmax weights ≤ 1, |v| ~ 3
+SHAPES = [  # (L_q, L_k, block_q, block_k): lengths not divisible by the blocks, L_q ≠ L_k both ways
+    (37, 53, 16, 8), (53, 37, 8, 16), (100, 100, 32, 32), (1, 70, 128, 128), (70, 1, 16, 16), (129, 300, 64, 48)]
+
+
+def qkv(L_q, L_k, device, dtype=torch.float64, d=12, d_v=10, seed=0):
+    torch.manual_seed(seed)
+    return (torch.randn(2, 3, L_q, d, dtype=dtype, device=device), torch.randn(2, 3, L_k, d, dtype=dtype, device=device),
+            torch.randn(2, 3, L_k, d_v, dtype=dtype, device=device))
+
+
+def sdpa(q, k, v, causal=False, scale=None):
+    # torch's own math kernel, so the reference is exact in float64 and needs no flash kernel.
+    with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.MATH):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=scale)
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+@pytest.mark.parametrize("L_q, L_k, block_q, block_k", SHAPES)
+def test_tiled_equals_naive_equals_torch_sdpa_in_float64(device, L_q, L_k, block_q, block_k, causal):
+    q, k, v = qkv(L_q, L_k, device)
+    expected = sdpa(q, k, v, causal)
+    torch.testing.assert_close(naive_attention(q, k, v, causal), expected, **EXACT)
+    torch.testing.assert_close(tiled_attention(q, k, v, block_q, block_k, causal), expected, **EXACT)
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+def test_tiled_matches_torch_sdpa_in_float32(device, causal):
+    q, k, v = qkv(129, 300, device, dtype=torch.float32, seed=1)
+    expected = sdpa(q, k, v, causal, scale=0.2)
+    torch.testing.assert_close(tiled_attention(q, k, v, 64, 48, causal, scale=0.2), expected, **FLOAT32)
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+def test_logsumexp_is_torch_logsumexp_of_the_full_scores(device, causal):
+    q, k, v = qkv(53, 37, device, seed=2)
+    _, lse = tiled_attention(q, k, v, 16, 8, causal, scale=0.5, return_logsumexp=True)
+    scores = 0.5 * q @ k.transpose(-2, -1)
+    if causal:
+        scores = scores.masked_fill(torch.ones(53, 37, dtype=torch.bool, device=device).triu(1), float("-inf"))
+    torch.testing.assert_close(lse, torch.logsumexp(scores, -1), **EXACT)
+
+
+def test_online_softmax_gives_the_normaliser_of_the_whole_row(device):
+    torch.manual_seed(3)
+    scores = 30 * torch.randn(4, 50, dtype=torch.float64, device=device)
+    m, ell = online_softmax(scores.split(7, dim=-1))
+    torch.testing.assert_close(m, scores.amax(-1), **EXACT)
+    torch.testing.assert_close(torch.exp(scores - m[:, None]) / ell[:, None], torch.softmax(scores, -1), **EXACT)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_huge_scores_do_not_overflow(device, dtype):
+    """Scores up to ±1e4: exp overflows in both precisions (float64's limit is about 709),
+    while the running maximum keeps every exponent ≤ 0."""
+    q, k, v = qkv(40, 90, device, dtype=dtype, seed=4)
+    scores = q @ k.transpose(-2, -1)
+    q = q * (1e4 / scores.abs().max())
+    scores = q @ k.transpose(-2, -1)
+    assert torch.exp(scores).isinf().any()  # the naive exp really would overflow
+    out, lse = tiled_attention(q, k, v, 16, 16, scale=1.0, return_logsumexp=True)
+    assert torch.isfinite(out).all() and torch.isfinite(lse).all()
+    tolerance = EXACT if dtype == torch.float64 else FLOAT32
+    torch.testing.assert_close(out, sdpa(q, k, v, scale=1.0), **tolerance)
+    # Relative: logsumexp ≈ 1e4, so float32 holds it to about 1e-3 absolute.
+    torch.testing.assert_close(lse, torch.logsumexp(scores, -1), atol=0, rtol=tolerance["rtol"])
+
+
+def test_rescaling_is_needed_when_the_maximum_moves(device):
+    """Scores that grow along the keys raise the maximum in every block; without the factor
+    exp(m − m') the earlier blocks would be weighted e^{40} too much."""
+    L = 64
+    q = torch.ones(1, 1, 1, dtype=torch.float64, device=device)
+    k = torch.linspace(0, 40, L, dtype=torch.float64, device=device)[None, :, None]
+    v = torch.randn(1, L, 3, dtype=torch.float64, device=device)
+    torch.testing.assert_close(tiled_attention(q, k, v, 1, 8, scale=1.0), sdpa(q, k, v, scale=1.0), **EXACT)
+
+
+class LargestCreated(TorchDispatchMode):
+    """Independent probe: the largest tensor (in elements) any aten operation returns."""
+
+    def __enter__(self):
+        self.largest = 0
+        return super().__enter__()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else [out]:
+            if isinstance(t, torch.Tensor):
+                self.largest = max(self.largest, t.numel())
+        return out
+
+
+@pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])
+def test_memory_is_a_tile_or_linear_never_quadratic(device, causal):
+    """Per batch·head, the tiled form creates nothing larger than a score tile (block_q·block_k)
+    or a sequence of vectors (L·d), and so, for L ≫ d, far less than block_q·L_k; the naive form
+    creates the L_q·L_k matrix. Doubling L doubles the tiled peak and quadruples the naive one."""
+    B, d, bq, bk = 2, 16, 64, 32
+    peaks = {}
+    for L in [256, 512]:
+        q, k, v = (torch.randn(B, L, d, device=device) for _ in range(3))
+        with LargestCreated() as tiled:
+            tiled_attention(q, k, v, bq, bk, causal)
+        with LargestCreated() as naive:
+            naive_attention(q, k, v, causal)
+        assert tiled.largest <= B * max(bq * bk, L * d)
+        assert tiled.largest < B * bq * L
+        assert naive.largest >= B * L * L
+        peaks[L] = tiled.largest, naive.largest
+    assert peaks[512][0] == 2 * peaks[256][0] and peaks[512][1] == 4 * peaks[256][1]
+
+
+def largest_allocation(fn, device) -> int:
+    """Bytes of the largest single allocation any operation makes, from torch's profiler."""
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+    fn()  # once before: one-off allocations (a cuBLAS workspace on first use) are not the method's
+    with profile(activities=activities, profile_memory=True) as prof:
+        fn()
+    field = "self_cpu_memory_usage" if device.type == "cpu" else "self_device_memory_usage"
+    return max(getattr(event, field) for event in prof.events())
+
+
+def test_allocations_grow_linearly(device):
+    """The allocator's view: doubling L doubles the tiled form's largest allocation (the L × d
+    output) and quadruples the naive one's (the L × L scores). On a GPU, the allocator's peak
+    as well: 4× the length gives at most 4× the tiled form's extra memory (with slack for the
+    allocator's rounding) and at least 12× the naive one's."""
+    largest = {}
+    for L in [512, 1024]:
+        q, k, v = (torch.randn(1, L, 64, device=device) for _ in range(3))
+        largest["tiled", L] = largest_allocation(lambda: tiled_attention(q, k, v, 128, 128), device)
+        largest["naive", L] = largest_allocation(lambda: naive_attention(q, k, v), device)
+        assert largest["tiled", L] == L * 64 * 4 and largest["naive", L] >= L * L * 4  # float32: 4 bytes
+    assert largest["tiled", 1024] == 2 * largest["tiled", 512] and largest["naive", 1024] >= 4 * largest["naive", 512]
+    if device.type == "cuda":
+        extra = {}
+        for L in [2048, 8192]:
+            q, k, v = (torch.randn(1, L, 64, device=device) for _ in range(3))
+            for name, fn in [("tiled", lambda: tiled_attention(q, k, v, 128, 128)), ("naive", lambda: naive_attention(q, k, v))]:
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+                before = torch.cuda.memory_allocated()
+                fn()
+                torch.cuda.synchronize()
+                extra[name, L] = torch.cuda.max_memory_allocated() - before
+        assert extra["tiled", 8192] <= 4 * extra["tiled", 2048] * 1.25
+        assert extra["naive", 8192] >= 12 * extra["naive", 2048]
+        assert extra["tiled", 8192] * 50 < extra["naive", 8192]
+
+
+def test_demo_runs_and_agrees(device):
+    result = demo(device)
+    assert max(result["max_errors"]) < 1e-5
+    L, d = result["lengths"], result["d"]
+    assert result["tiled_peak"] == [max(length * d, result["block"] ** 2) for length in L]
+    assert result["naive_peak"] == [length * length for length in L]
+    assert result["huge_overflow"] and result["huge_error"] < 1e-5 and result["lse_error"] < 1e-6
