@@ -46,7 +46,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor |
                                  causal: bool = False, scale: float | None = None) -> tuple[Tensor, Tensor]:
     """softmax(q kᵀ · scale + masking) v, scale = 1/√d by default. Returns (output, weights)."""
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = (q @ k.transpose(-2, -1)) * scale                        # (..., L_q, L_k)
+    scores = (q * scale) @ k.transpose(-2, -1)    # (..., L_q, L_k); scaling q costs L·d, scaling scores L·L
     allowed = mask
     if causal:
         lower = causal_mask(q.shape[-2], k.shape[-2], q.device)

@@ -26,6 +26,7 @@ from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebo
 from scripts.mechanisms import module_name, notebook_sources  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, execute  # noqa: E402
+from scripts.parallel import parallel_map  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
 from scripts.validate import Paths, load_knowledge_base  # noqa: E402
@@ -63,8 +64,10 @@ def _vendored_files() -> list[tuple[str, Path]]:
 
 def _mechanism_notebooks(config) -> list[tuple[str, Path]]:
     """docs/mechanisms/<slug>.py (jupytext) → (mechanisms/<slug>.ipynb, executed notebook)."""
+    sources = notebook_sources(Path(config["docs_dir"]))
     try:
-        return [(f"mechanisms/{source.stem}.ipynb", execute(source)) for source in notebook_sources(Path(config["docs_dir"]))]
+        # Each notebook runs in its own kernel, so those not yet cached run side by side, one per core.
+        return [(f"mechanisms/{s.stem}.ipynb", executed) for s, executed in zip(sources, parallel_map(execute, sources, min_items=2))]
     except NotebookFailed as error:
         raise Abort(f"\n{error}")
 
