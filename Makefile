@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup setup-test serve build check test test-gpu new bench fields clean clean-cache
+.PHONY: setup setup-test serve build check test test-gpu new bench bench-attention fields clean clean-cache
 
 $(VENV)/.site-installed: requirements.txt pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ test-gpu: setup-test  ## the mechanism tests on CUDA; fails if CUDA is missing
 
 new: setup  ## scaffold an entry from a BibTeX record: make new KEY=bahdanau2015neural
 	$(BIN)/python -m scripts.new_entry $(KEY)
+
+bench-attention: setup-test  ## time and peak memory of attention against length (add ARGS="--device cuda" on a GPU)
+	$(BIN)/python -m scripts.bench_attention $(ARGS)
 
 fields: setup  ## rewrite the field reference in CONTRIBUTING.md from timeline/schema.json
 	$(BIN)/python -m scripts.field_reference --write CONTRIBUTING.md
