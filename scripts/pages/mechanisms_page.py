@@ -61,7 +61,8 @@ class Kin:
     """Another mechanism page related to this one through the timeline: `citing` has a relation
     of `type` to `cited`, and `slug` is the page that implements the entry on the other side."""
     slug: str
-    direction: str  # "earlier": this page's work points back to it; "later": it points back here; "same": same work
+    direction: str  # "earlier": this page's work points back to it; "later": it points back here;
+    #                 "same": the same work; "thread": no relation links them, but their works share a thread
     citing: Entry
     type: str
     cited: Entry
@@ -82,6 +83,11 @@ def mechanism_family(kb: KnowledgeBase, slug: str) -> list[Kin]:
             for relation in citing.relations:
                 if relation.target == entry.id:
                     kin += [Kin(other, "later", citing, relation.type, entry) for other in citing.runnable if other != slug]
+    if not any(k.direction != "same" for k in kin):
+        # No relation reaches another page: fall back on the pages of the same thread.
+        for entry in mine:
+            kin += [Kin(other, "thread", e, "", entry) for e in kb.entries.values()
+                    if e.thread == entry.thread and e.id != entry.id for other in e.runnable if other != slug]
     unique = list(dict.fromkeys(kin))
     return sorted(unique, key=lambda k: (k.direction != "same", k.direction, k.citing.date.sort_key, k.slug))
 
@@ -91,14 +97,15 @@ def family_html(kb: KnowledgeBase, slug: str, titles: dict[str, str]) -> str:
     def entry_link(entry: Entry) -> str:
         return f'<a href="../../entries/{entry.id}/">{escape_html(entry.title)}</a> ({entry.date.year})'
 
-    groups = {"same": [], "earlier": [], "later": []}
+    groups = {"same": [], "earlier": [], "later": [], "thread": []}
     for k in mechanism_family(kb, slug):
         page = f'<a href="../{k.slug}/">{escape_html(titles.get(k.slug, k.slug))}</a>'
-        why = (f"also from {entry_link(k.citing)}" if k.direction == "same"
-               else f"{entry_link(k.citing)} {RELATION_OUT[k.type]} {entry_link(k.cited)}")
+        why = {"same": f"also from {entry_link(k.citing)}",
+               "thread": f"implements {entry_link(k.citing)}, in the same thread as {entry_link(k.cited)}"
+               }.get(k.direction) or f"{entry_link(k.citing)} {RELATION_OUT[k.type]} {entry_link(k.cited)}"
         groups[k.direction].append(f"<li>{page} — {why}</li>")
     headings = {"same": "From the same work", "earlier": "What it builds on",
-                "later": "What builds on it"}
+                "later": "What builds on it", "thread": "In the same thread (no recorded relation yet)"}
     body = "".join(f'<h3>{headings[d]}</h3><ul class="atlas-family">{"".join(items)}</ul>'
                    for d, items in groups.items() if items)
     if not body:
