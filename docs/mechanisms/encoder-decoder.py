@@ -42,4 +42,4 @@ show_source(mechanism)
 
 # %%
 result = mechanism.demo("cpu")
-assert result["max_error"] < 1e-5
+assert result["max_error"] < 1e-10
