@@ -6,9 +6,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch.profiler import ProfilerActivity, profile
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from runnable.flash_attention import demo, naive_attention, online_softmax, tiled_attention
+from tests.runnable.probes import LargestCreated
 
 EXACT = dict(atol=1e-10, rtol=1e-10)   # float64: the two orders of summation differ only in rounding
 FLOAT32 = dict(atol=2e-5, rtol=2e-5)   # float32 sums of ≤ 300 terms, softmax weights ≤ 1, |v| ~ 3
@@ -87,21 +87,6 @@ def test_rescaling_is_needed_when_the_maximum_moves(device):
     k = torch.linspace(0, 40, L, dtype=torch.float64, device=device)[None, :, None]
     v = torch.randn(1, L, 3, dtype=torch.float64, device=device)
     torch.testing.assert_close(tiled_attention(q, k, v, 1, 8, scale=1.0), sdpa(q, k, v, scale=1.0), **EXACT)
-
-
-class LargestCreated(TorchDispatchMode):
-    """Independent probe: the largest tensor (in elements) any aten operation returns."""
-
-    def __enter__(self):
-        self.largest = 0
-        return super().__enter__()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else [out]:
-            if isinstance(t, torch.Tensor):
-                self.largest = max(self.largest, t.numel())
-        return out
 
 
 @pytest.mark.parametrize("causal", [False, True], ids=["full", "causal"])

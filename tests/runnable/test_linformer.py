@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from runnable.linformer import LinformerSelfAttention, demo, linformer_attention, segment_means
+from tests.runnable.probes import LargestCreated
 
 EXACT = dict(atol=1e-10, rtol=1e-10)  # float64: the same sums in a different order
 
@@ -49,21 +49,6 @@ def test_shapes_and_weights_are_L_by_k(device, n, k):
     assert out.shape == (2, 3, n, 5) and weights.shape == (2, 3, n, k)
     assert torch.all(weights >= 0)
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 3, n, dtype=torch.float64, device=device), **EXACT)
-
-
-class LargestCreated(TorchDispatchMode):
-    """The largest tensor (in elements) any aten operation returns."""
-
-    def __enter__(self):
-        self.largest = 0
-        return super().__enter__()
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        out = func(*args, **(kwargs or {}))
-        for t in out if isinstance(out, (tuple, list)) else [out]:
-            if isinstance(t, torch.Tensor):
-                self.largest = max(self.largest, t.numel())
-        return out
 
 
 def test_nothing_of_size_n_squared_is_created(device):
