@@ -70,3 +70,19 @@ def test_mechanism_family_is_generated_from_relations():
     html = family_html(project, "luong-attention", {"bahdanau-attention": "Additive <attention>"})
     assert '<a href="../bahdanau-attention/">Additive &lt;attention&gt;</a>' in html
     assert "What it builds on" in html
+
+
+def test_mechanism_index_groups_pages_by_thread_in_schema_order():
+    from scripts.pages.common import threads
+    from scripts.pages.mechanisms_page import mechanism_groups, mechanism_sources
+
+    project = load_knowledge_base(Paths(ROOT / "timeline", ROOT / "bib", ROOT / "docs"))
+    slugs = list(mechanism_sources(ROOT / "docs"))
+    groups = mechanism_groups(project, slugs)
+    assert sorted(s for _, members in groups for s in members) == sorted(slugs), "every page exactly once"
+    order = [t for t, _, _ in threads()]
+    named = [t for t, _ in groups if t is not None]
+    assert named == sorted(named, key=order.index)
+    transformers = dict(groups)["transformers"]
+    assert transformers[:3] == ["scaled-dot-product-attention", "multi-head-attention", "transformer-block"]
+    assert "equivalences" in dict(groups)[None]

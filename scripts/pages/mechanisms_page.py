@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from scripts.mechanisms import module_name, notebook_sources
 from scripts.model import Entry, KnowledgeBase
-from scripts.pages.common import RELATION_OUT
+from scripts.pages.common import RELATION_OUT, thread_label, threads
 from scripts.pages.builder import GeneratedPage, PageBuilder
 from scripts.text import escape_html
 
@@ -24,19 +24,44 @@ def mechanism_sources(docs_dir: Path) -> dict[str, str]:
     return found
 
 
+def mechanism_groups(kb: KnowledgeBase, slugs: list[str]) -> list[tuple[str | None, list[str]]]:
+    """The mechanism pages grouped by the thread of the earliest work each implements, threads in
+    the schema's order and pages by that work's date (then its own order); pages that implement no entry (comparisons,
+    benchmarks, reproductions) come last, under None."""
+    earliest = {}
+    for slug in slugs:
+        entries = sorted((e for e in kb.entries.values() if slug in e.runnable), key=lambda e: e.date.sort_key)
+        earliest[slug] = entries[0] if entries else None
+    groups = []
+    for thread, _, _ in threads():
+        members = sorted((s for s in slugs if earliest[s] and earliest[s].thread == thread),
+                         key=lambda s: (earliest[s].date.sort_key, earliest[s].runnable.index(s), s))
+        if members:
+            groups.append((thread, members))
+    rest = [s for s in slugs if earliest[s] is None]
+    return groups + ([(None, rest)] if rest else [])
+
+
 def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path) -> GeneratedPage:
     page = PageBuilder("Mechanisms")
     page.markdown("Each mechanism is a short PyTorch module in `runnable/`, tested on CPU and GPU against an "
                   "independent reference. Its page shows the module's own source and a demo run when the site "
                   "was built; download the notebook from the page, or run `python -m runnable.<module> --device cpu` "
-                  "from a clone.")
-    rows = []
-    for slug, title in mechanism_sources(docs_dir).items():
-        entries = [e for e in kb.entries.values() if slug in e.runnable]
-        works = ", ".join(f'<a href="../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
-        rows.append(f'<li><a href="{slug}/">{escape_html(title)}</a>'
-                    f'{" — implements " + works if works else ""} <code>runnable/{module_name(slug)}.py</code></li>')
-    page.html(f'<ul class="atlas-mechanisms">{"".join(rows)}</ul>' if rows else "<p>No mechanisms yet.</p>")
+                  "from a clone. They are grouped by the thread of the earliest work they implement.")
+    titles = mechanism_sources(docs_dir)
+    if not titles:
+        page.html("<p>No mechanisms yet.</p>")
+    for thread, slugs in mechanism_groups(kb, list(titles)):
+        rows = []
+        for slug in slugs:
+            entries = sorted((e for e in kb.entries.values() if slug in e.runnable), key=lambda e: e.date.sort_key)
+            works = ", ".join(f'<a href="../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
+            module = docs_dir.parent / "runnable" / f"{module_name(slug)}.py"
+            rows.append(f'<li><a href="{slug}/">{escape_html(titles[slug])}</a>'
+                        f'{" — implements " + works if works else ""}'
+                        f'{f" <code>runnable/{module.name}</code>" if module.exists() else ""}</li>')
+        page.heading(2, thread_label(thread) if thread else "Across the atlas")
+        page.html(f'<ul class="atlas-mechanisms">{"".join(rows)}</ul>')
     return page.build()
 
 
