@@ -118,17 +118,27 @@ def mechanism_family(kb: KnowledgeBase, slug: str) -> list[Kin]:
 
 
 def family_html(kb: KnowledgeBase, slug: str, titles: dict[str, str]) -> str:
-    """The "Family" section at the foot of a mechanism page."""
+    """The "Family" section at the foot of a mechanism page: one line per link between two works,
+    naming the relation(s) and every page that runs the other work."""
     def entry_link(entry: Entry) -> str:
         return f'<a href="../../entries/{entry.id}/">{escape_html(entry.title)}</a> ({entry.date.year})'
 
-    groups = {"same": [], "earlier": [], "later": [], "thread": []}
+    links: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {}
     for k in mechanism_family(kb, slug):
-        page = f'<a href="../{k.slug}/">{escape_html(titles.get(k.slug, k.slug))}</a>'
-        why = {"same": f"also from {entry_link(k.citing)}",
-               "thread": f"implements {entry_link(k.citing)}, in the same thread as {entry_link(k.cited)}"
-               }.get(k.direction) or f"{entry_link(k.citing)} {RELATION_OUT[k.type]} {entry_link(k.cited)}"
-        groups[k.direction].append(f"<li>{page} — {why}</li>")
+        types, pages = links.setdefault((k.direction, k.citing.id, k.cited.id), ([], []))
+        for item, seen in ((k.type, types), (k.slug, pages)):
+            if item not in seen:
+                seen.append(item)
+    groups = {"same": [], "earlier": [], "later": [], "thread": []}
+    for (direction, citing, cited), (types, pages) in links.items():
+        citing, cited = kb.entries[citing], kb.entries[cited]
+        other = cited if direction == "earlier" else citing
+        pages = sorted(pages, key=lambda p: other.runnable.index(p) if p in other.runnable else len(other.runnable))
+        runs = ", ".join(f'<a href="../{p}/">{escape_html(titles.get(p, p))}</a>' for p in pages)
+        why = {"same": f"also from {entry_link(citing)}",
+               "thread": f"{entry_link(citing)}, in the same thread as {entry_link(cited)}"
+               }.get(direction) or f"{entry_link(citing)} {', '.join(RELATION_OUT[t] for t in types)} {entry_link(cited)}"
+        groups[direction].append(f"<li>{runs} — {why}</li>")
     headings = {"same": "From the same work", "earlier": "What it builds on",
                 "later": "What builds on it", "thread": "In the same thread (no recorded relation yet)"}
     body = "".join(f'<h3>{headings[d]}</h3><ul class="atlas-family">{"".join(items)}</ul>'
