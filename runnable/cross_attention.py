@@ -21,7 +21,9 @@ L_q × L_k alignment between the two sentences, as in additive attention. A padd
 position gets a score of -∞ and so a weight of exactly zero, whatever its content. The paper's
 dropout is left out (dropout 0), and the projections have biases, as in torch.nn.MultiheadAttention.
 
-Masks follow torch's key_padding_mask convention: True marks a padded position.
+Masks follow torch's key_padding_mask convention: True marks a padded position. The heads are
+the project's own multi-head attention (runnable/multi_head_attention.py), whose masks say the
+opposite (True = may attend); the two functions below translate.
 Shapes: B batch, L_q target length, L_k source length, d model size, H heads, d_k = d / H.
 """
 from __future__ import annotations
@@ -31,47 +33,23 @@ import math
 import torch
 from torch import nn
 
+from runnable.multi_head_attention import MultiHeadAttention, load_from_torch
 
-class MultiHeadAttention(nn.Module):
-    def __init__(self, d_model: int, heads: int):
-        super().__init__()
-        assert d_model % heads == 0
-        self.heads = heads
-        self.q, self.k, self.v, self.out = (nn.Linear(d_model, d_model) for _ in range(4))  # W^Q W^K W^V W^O
 
-    def forward(self, queries, keys_values, padding_mask=None, causal=False):
-        """queries (B, L_q, d), keys_values (B, L_k, d), padding_mask (B, L_k) True at padding.
-        Returns the output (B, L_q, d) and the weights of every head (B, H, L_q, L_k)."""
-        (B, L_q, d), L_k, H = queries.shape, keys_values.shape[1], self.heads
-        split = lambda x: x.unflatten(-1, (H, d // H)).transpose(1, 2)           # (B, H, L, d_k)
-        q, k, v = split(self.q(queries)), split(self.k(keys_values)), split(self.v(keys_values))
-        scores = q @ k.transpose(-1, -2) / math.sqrt(d // H)                      # (B, H, L_q, L_k)
-        blocked = torch.zeros(B, 1, L_q, L_k, dtype=torch.bool, device=queries.device)
-        if padding_mask is not None:
-            blocked = blocked | padding_mask[:, None, None, :]
-        if causal:                                                                # s > t is the future
-            blocked = blocked | torch.ones(L_q, L_k, dtype=torch.bool, device=queries.device).triu(1)
-        weights = torch.softmax(scores.masked_fill(blocked, float("-inf")), dim=-1)
-        return self.out((weights @ v).transpose(1, 2).flatten(2)), weights
-
-    def load_torch(self, torch_attention: nn.MultiheadAttention):
-        """Copy the weights of a torch.nn.MultiheadAttention (packed in_proj) into this module."""
-        for layer, weight, bias in zip((self.q, self.k, self.v), torch_attention.in_proj_weight.chunk(3),
-                                       torch_attention.in_proj_bias.chunk(3)):
-            layer.weight.data.copy_(weight)
-            layer.bias.data.copy_(bias)
-        self.out.load_state_dict(torch_attention.out_proj.state_dict())
-        return self
+def _may_attend(padding_mask):
+    """torch's key_padding_mask (B, L_k), True at padding → our mask (B, 1, 1, L_k), True where allowed."""
+    return None if padding_mask is None else ~padding_mask[:, None, None, :]
 
 
 def cross_attention(queries, memory, attention: MultiHeadAttention, memory_padding_mask=None):
-    """Queries from the decoder (B, L_q, d), keys and values from the encoder output (B, L_k, d)."""
-    return attention(queries, memory, padding_mask=memory_padding_mask)
+    """Queries from the decoder (B, L_q, d), keys and values from the encoder output (B, L_k, d).
+    Returns the output (B, L_q, d) and every head's weights (B, H, L_q, L_k)."""
+    return attention(queries, memory, memory, mask=_may_attend(memory_padding_mask))
 
 
 def causal_self_attention(target, attention: MultiHeadAttention, target_padding_mask=None):
     """Each target position attends to itself and earlier non-padded positions."""
-    return attention(target, target, padding_mask=target_padding_mask, causal=True)
+    return attention(target, target, target, mask=_may_attend(target_padding_mask), causal=True)
 
 
 class DecoderLayer(nn.Module):
@@ -93,8 +71,8 @@ class DecoderLayer(nn.Module):
 
     def load_torch(self, layer: nn.TransformerDecoderLayer):
         """Copy the weights of a torch.nn.TransformerDecoderLayer (post-norm, ReLU) into this layer."""
-        self.self_attention.load_torch(layer.self_attn)
-        self.cross_attention.load_torch(layer.multihead_attn)
+        load_from_torch(self.self_attention, layer.self_attn)
+        load_from_torch(self.cross_attention, layer.multihead_attn)
         for mine, theirs in [(self.ff1, layer.linear1), (self.ff2, layer.linear2), (self.norm1, layer.norm1),
                              (self.norm2, layer.norm2), (self.norm3, layer.norm3)]:
             mine.load_state_dict(theirs.state_dict())
@@ -113,9 +91,9 @@ def demo(device: torch.device | str = "cpu", seed: int = 0) -> dict:
     padding = torch.tensor([[False] * 6 + [True] * 2], device=device)
     attention = MultiHeadAttention(d, H).to(device)
     with torch.no_grad():
-        for layer in (attention.q, attention.k, attention.v, attention.out):
+        for layer in (attention.q_proj, attention.k_proj, attention.v_proj, attention.out_proj):
             layer.weight.copy_(torch.eye(d)), layer.bias.zero_()
-        attention.q.weight.mul_(1.5)                         # sharpen: score = 1.5 ⟨q_h, k_h⟩ / √d_k
+        attention.q_proj.weight.mul_(1.5)                       # sharpen: score = 1.5 ⟨q_h, k_h⟩ / √d_k
         out, weights = cross_attention(words[target][None], memory, attention, padding)
     mean = weights.mean(1)[0]                                # averaged over heads, as torch reports it
     found = [source[i] for i in mean.argmax(-1).tolist()]
@@ -125,7 +103,8 @@ def demo(device: torch.device | str = "cpu", seed: int = 0) -> dict:
     x, m = torch.randn(2, 5, d, device=device), torch.randn(2, 8, d, device=device)
     pad = torch.zeros(2, 8, dtype=torch.bool, device=device)
     pad[0, 6:], pad[1, 3:] = True, True
-    mine = MultiHeadAttention(d, H).to(device).load_torch(torch_attention)
+    mine = MultiHeadAttention(d, H).to(device)
+    load_from_torch(mine, torch_attention)
     with torch.no_grad():
         ours, ours_w = cross_attention(x, m, mine, pad)
         theirs, theirs_w = torch_attention(x, m, m, key_padding_mask=pad)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import platform
 import resource
 import statistics
@@ -50,8 +51,10 @@ METHODS = {
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor() or "CPU") if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    model = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")),
+                 platform.processor() or "CPU")
     return f"{model} ({torch.get_num_threads()} threads)"
 
 
@@ -82,20 +85,14 @@ def measure(method: str, length: int, heads: int, device: torch.device) -> dict:
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats(device)
         base = torch.cuda.memory_allocated(device)
-        run(q, k, v)
-        _synchronize(device)
-        peak = torch.cuda.max_memory_allocated(device) - base
     else:
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        start = time.perf_counter()
-        run(q, k, v)
-        first = time.perf_counter() - start
-        peak = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024  # KiB on Linux
-    if device.type == "cuda":
-        start = time.perf_counter()
-        run(q, k, v)
-        _synchronize(device)
-        first = time.perf_counter() - start
+        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    start = time.perf_counter()
+    run(q, k, v)
+    _synchronize(device)
+    first = time.perf_counter() - start
+    peak = (torch.cuda.max_memory_allocated(device) if device.type == "cuda"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024) - base
     times = []
     for _ in range(_repeats(first)):
         _synchronize(device)
@@ -145,8 +142,6 @@ def multi_head_ratio(device: torch.device, d_model: int = 512, heads: int = 8, l
 
 def _fit_exponent(rows: list[dict], method: str, low: int, high: int) -> float:
     """The slope of log(time) against log(length) between two lengths: 1 is linear, 2 quadratic."""
-    import math
-
     t = {r["length"]: r["seconds"] for r in rows if r["method"] == method}
     return math.log(t[high] / t[low]) / math.log(high / low)
 

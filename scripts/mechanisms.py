@@ -17,3 +17,8 @@ def page_exists(docs_dir: Path, slug: str) -> bool:
 def module_name(slug: str) -> str:
     """runnable/<module_name>.py for the page docs/mechanisms/<slug>.py."""
     return slug.replace("-", "_")
+
+
+def module_exists(docs_dir: Path, slug: str) -> bool:
+    """Whether the page has a module of its own (comparison and benchmark pages do not)."""
+    return (docs_dir.parent / "runnable" / f"{module_name(slug)}.py").exists()

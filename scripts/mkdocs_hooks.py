@@ -23,7 +23,7 @@ from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
 from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
-from scripts.mechanisms import module_name, notebook_sources  # noqa: E402
+from scripts.mechanisms import module_exists, notebook_sources  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
@@ -80,8 +80,8 @@ def on_files(files, config):
         # wraps it into a page, which it cannot do for MkDocs' "generated" files.
         files.append(File(uri, src_dir=str(executed.parents[1]), dest_dir=config["site_dir"],
                           use_directory_urls=config["use_directory_urls"], inclusion=InclusionLevel.NOT_IN_NAV))
-    _state["pages"] = generate_pages(kb, Path(config["docs_dir"]))
     _state["mechanism_titles"] = mechanism_sources(Path(config["docs_dir"]))
+    _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"])
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
             raise Abort(f"docs/{uri} is generated from the data — remove the hand-written file.")
@@ -100,7 +100,7 @@ def on_page_content(html, page, config, files):
         except RemoteResource as error:
             raise Abort(str(error))
         slug = Path(uri).stem
-        header = notebook_header_html(_state["kb"], slug, (ROOT / "runnable" / f"{module_name(slug)}.py").exists())
+        header = notebook_header_html(_state["kb"], slug, module_exists(Path(config["docs_dir"]), slug))
         family = family_html(_state["kb"], slug, _state["mechanism_titles"])
         return html.replace("</h1>", "</h1>" + header, 1) + family
     generated = _state["pages"].get(uri)

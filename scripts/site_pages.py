@@ -19,23 +19,25 @@ from scripts.pages.threads_page import render_threads_page
 from scripts.pages.timeline_page import render_timeline_page
 
 
-def mechanism_links(docs_dir: Path, slugs: tuple[str, ...]) -> list[tuple[str, str]]:
+def mechanism_links(docs_dir: Path, titles: dict[str, str], slugs: tuple[str, ...]) -> list[tuple[str, str]]:
     """(title, site URL relative to the root) of each mechanism page that exists."""
-    titles = mechanism_sources(docs_dir)
     return [(titles.get(slug, slug), f"mechanisms/{slug}/") for slug in slugs if page_exists(docs_dir, slug)]
 
 
-def generate_pages(kb: KnowledgeBase, docs_dir: Path) -> dict[str, GeneratedPage]:
+def generate_pages(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, str] | None = None) -> dict[str, GeneratedPage]:
+    """Every generated page by its URI. `titles` (mechanism slug → title) is read from the notebooks
+    once, here, unless the caller already has it."""
+    titles = mechanism_sources(docs_dir) if titles is None else titles
     pages = {
         "timeline.md": render_timeline_page(kb),
         "graph.md": render_graph_page(kb),
         "bibliography.md": render_bibliography_page(kb),
         "people.md": render_people_page(kb),
         "threads.md": render_threads_page(kb),
-        "mechanisms/index.md": render_mechanisms_page(kb, docs_dir),
+        "mechanisms/index.md": render_mechanisms_page(kb, docs_dir, titles),
     }
     for ledger in kb.claims:
         pages[f"{ledger['slug']}.md"] = render_claims_page(kb, ledger)
     for entry in kb.entries.values():
-        pages[entry_uri(entry.id)] = render_entry_page(kb, entry, mechanism_links(docs_dir, entry.runnable))
+        pages[entry_uri(entry.id)] = render_entry_page(kb, entry, mechanism_links(docs_dir, titles, entry.runnable))
     return pages

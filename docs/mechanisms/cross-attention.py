@@ -52,16 +52,16 @@
 # attention and multiple heads, have their own pages:
 # [scaled dot-product attention](../scaled-dot-product-attention/),
 # [multi-head attention](../multi-head-attention/), and the encoder's
-# [Transformer block](../transformer-block/). This page keeps its own small multi-head
-# module so that it stands alone.
+# [Transformer block](../transformer-block/). The heads here are that multi-head module,
+# called with the decoder's queries and the encoder's keys and values.
 
 # %% [markdown]
 # ## The implementation
 #
 # This is the module the tests run, shown from its own source. Masks follow torch's
 # convention: `True` marks a padded position. `load_torch` copies the weights of
-# `torch.nn.MultiheadAttention` and `torch.nn.TransformerDecoderLayer`, which is how the
-# tests and the demo compare against torch.
+# `torch.nn.TransformerDecoderLayer` (and `load_from_torch` those of
+# `torch.nn.MultiheadAttention`), which is how the tests and the demo compare against torch.
 
 # %%
 from _setup import heatmap, show_source

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
-from dataclasses import dataclass
-
-from scripts.mechanisms import module_name, notebook_sources
+from scripts.mechanisms import module_exists, module_name, notebook_sources
 from scripts.model import Entry, KnowledgeBase
 from scripts.pages.common import RELATION_OUT, thread_label, threads
 from scripts.pages.builder import GeneratedPage, PageBuilder
@@ -24,14 +23,16 @@ def mechanism_sources(docs_dir: Path) -> dict[str, str]:
     return found
 
 
+def implementing(kb: KnowledgeBase, slug: str) -> list[Entry]:
+    """The entries whose `runnable` names this page, oldest first."""
+    return sorted((e for e in kb.entries.values() if slug in e.runnable), key=lambda e: (e.date.sort_key, e.id))
+
+
 def mechanism_groups(kb: KnowledgeBase, slugs: list[str]) -> list[tuple[str | None, list[str]]]:
     """The mechanism pages grouped by the thread of the earliest work each implements, threads in
     the schema's order and pages by that work's date (then its own order); pages that implement no entry (comparisons,
     benchmarks, reproductions) come last, under None."""
-    earliest = {}
-    for slug in slugs:
-        entries = sorted((e for e in kb.entries.values() if slug in e.runnable), key=lambda e: e.date.sort_key)
-        earliest[slug] = entries[0] if entries else None
+    earliest = {slug: next(iter(implementing(kb, slug)), None) for slug in slugs}
     groups = []
     for thread, _, _ in threads():
         members = sorted((s for s in slugs if earliest[s] and earliest[s].thread == thread),
@@ -42,24 +43,22 @@ def mechanism_groups(kb: KnowledgeBase, slugs: list[str]) -> list[tuple[str | No
     return groups + ([(None, rest)] if rest else [])
 
 
-def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path) -> GeneratedPage:
+def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, str]) -> GeneratedPage:
     page = PageBuilder("Mechanisms")
     page.markdown("Each mechanism is a short PyTorch module in `runnable/`, tested on CPU and GPU against an "
                   "independent reference. Its page shows the module's own source and a demo run when the site "
                   "was built; download the notebook from the page, or run `python -m runnable.<module> --device cpu` "
                   "from a clone. They are grouped by the thread of the earliest work they implement.")
-    titles = mechanism_sources(docs_dir)
     if not titles:
         page.html("<p>No mechanisms yet.</p>")
     for thread, slugs in mechanism_groups(kb, list(titles)):
         rows = []
         for slug in slugs:
-            entries = sorted((e for e in kb.entries.values() if slug in e.runnable), key=lambda e: e.date.sort_key)
-            works = ", ".join(f'<a href="../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
-            module = docs_dir.parent / "runnable" / f"{module_name(slug)}.py"
+            works = ", ".join(f'<a href="../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})'
+                              for e in implementing(kb, slug))
+            module = f" <code>runnable/{module_name(slug)}.py</code>" if module_exists(docs_dir, slug) else ""
             rows.append(f'<li><a href="{slug}/">{escape_html(titles[slug])}</a>'
-                        f'{" — implements " + works if works else ""}'
-                        f'{f" <code>runnable/{module.name}</code>" if module.exists() else ""}</li>')
+                        f'{" — implements " + works if works else ""}{module}</li>')
         page.heading(2, thread_label(thread) if thread else "Across the atlas")
         page.html(f'<ul class="atlas-mechanisms">{"".join(rows)}</ul>')
     return page.build()
@@ -69,7 +68,7 @@ def notebook_header_html(kb: KnowledgeBase, slug: str, has_module: bool) -> str:
     """The lines under a mechanism page's title: the timeline entries it implements (from their
     `runnable` fields, so the link back is generated, never written by hand), the notebook to
     download (mkdocs-jupyter copies it beside the page) and the terminal command."""
-    entries = [e for e in kb.entries.values() if slug in e.runnable]
+    entries = implementing(kb, slug)
     lines = []
     if entries:
         works = ", ".join(f'<a href="../../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
@@ -96,7 +95,7 @@ class Kin:
 def mechanism_family(kb: KnowledgeBase, slug: str) -> list[Kin]:
     """The mechanism pages related to `slug` by the relations between the entries they implement,
     one Kin per (page, relation) — generated from the data, never written by hand."""
-    mine = [e for e in kb.entries.values() if slug in e.runnable]
+    mine = implementing(kb, slug)
     kin: list[Kin] = []
     for entry in mine:
         kin += [Kin(other, "same", entry, "", entry) for other in entry.runnable if other != slug]
@@ -104,10 +103,9 @@ def mechanism_family(kb: KnowledgeBase, slug: str) -> list[Kin]:
             target = kb.entries.get(relation.target)
             if target is not None:
                 kin += [Kin(other, "earlier", entry, relation.type, target) for other in target.runnable if other != slug]
-        for citing in kb.entries.values():
-            for relation in citing.relations:
-                if relation.target == entry.id:
-                    kin += [Kin(other, "later", citing, relation.type, entry) for other in citing.runnable if other != slug]
+        for source, _, kind in kb.graph.in_edges(entry.id, keys=True):
+            citing = kb.entries[source]
+            kin += [Kin(other, "later", citing, kind, entry) for other in citing.runnable if other != slug]
     if not any(k.direction != "same" for k in kin):
         # No relation reaches another page: fall back on the pages of the same thread.
         for entry in mine:

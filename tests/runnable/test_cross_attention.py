@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from runnable.cross_attention import (DecoderLayer, MultiHeadAttention, causal_self_attention, cross_attention,
-                                      demo)
+from runnable.cross_attention import DecoderLayer, causal_self_attention, cross_attention, demo
+from runnable.multi_head_attention import MultiHeadAttention, load_from_torch
 
 F64 = dict(atol=1e-12, rtol=1e-12)   # float64 on both sides; different but equally exact summation orders
 D, H = 12, 3
@@ -34,7 +34,8 @@ def batch(device, L_q=5, L_k=7, seed=0):
 def test_cross_attention_matches_torch_multihead_attention(device, L_q, L_k):
     torch.manual_seed(1)
     reference = nn.MultiheadAttention(D, H, batch_first=True).to(device).double()
-    attention = MultiHeadAttention(D, H).to(device).double().load_torch(reference)
+    attention = MultiHeadAttention(D, H).to(device).double()
+    load_from_torch(attention, reference)
     x, memory, memory_pad, _ = batch(device, L_q, L_k, seed=L_q)
     out, weights = cross_attention(x, memory, attention, memory_pad)
     expected, expected_weights = reference(x, memory, memory, key_padding_mask=memory_pad)
@@ -52,7 +53,7 @@ def test_matches_a_loop_over_heads_and_positions(device):
     x, memory, memory_pad, _ = batch(device, seed=2)
     out, _ = cross_attention(x, memory, attention, memory_pad)
     d_k = D // H
-    q, k, v = attention.q(x), attention.k(memory), attention.v(memory)
+    q, k, v = attention.q_proj(x), attention.k_proj(memory), attention.v_proj(memory)
     for b in range(3):
         for t in range(x.shape[1]):
             heads = []
@@ -62,7 +63,7 @@ def test_matches_a_loop_over_heads_and_positions(device):
                 scores = torch.stack([q[b, t, part] @ k[b, s, part] / math.sqrt(d_k) for s in real])
                 a = torch.exp(scores - scores.max()) / torch.exp(scores - scores.max()).sum()
                 heads.append(sum(a[n] * v[b, s, part] for n, s in enumerate(real)))
-            torch.testing.assert_close(out[b, t], attention.out(torch.cat(heads)), **F64)
+            torch.testing.assert_close(out[b, t], attention.out_proj(torch.cat(heads)), **F64)
 
 
 def test_decoder_layer_matches_torch_transformer_decoder_layer(device):
