@@ -59,3 +59,67 @@ def test_no_page_still_calls_the_word_claim_open(kb):
     assert "#schmidhuber-fast-weights-anticipated-attention" in essay
     turing = kb.entries["2024-turing-post-who-coined-attention"].annotation
     assert "has not itself checked" not in turing and "1993" in turing
+
+
+# Works added in issue 14: date of first public appearance, arXiv id (where there is one) and the
+# number of authors, each checked against the work or against independent reference lists.
+NEW_WORKS = [
+    ("1991-schmidhuber-fast-weight-memories-report", EntryDate(1991, 3), None, 1),
+    ("1997-hochreiter-schmidhuber-long-short-term-memory", EntryDate(1997), None, 2),
+    ("2014-vinyals-show-and-tell", EntryDate(2014, 11), "1411.4555", 4),
+    ("2015-chan-listen-attend-spell", EntryDate(2015, 8), "1508.01211", 4),
+    ("2015-kumar-dynamic-memory-networks", EntryDate(2015, 6), "1506.07285", 9),
+    ("2017-hu-squeeze-excitation-networks", EntryDate(2017, 9), "1709.01507", 3),
+    ("2018-woo-cbam-convolutional-block-attention", EntryDate(2018, 7), "1807.06521", 4),
+    ("2019-radford-gpt-2-unsupervised-multitask", EntryDate(2019, 2), None, 6),
+    ("2021-liu-swin-transformer", EntryDate(2021, 3), "2103.14030", 8),
+    ("2021-press-alibi-linear-biases", EntryDate(2021, 8), "2108.12409", 3),
+]
+
+
+@pytest.mark.parametrize("entry_id, date, eprint, authors", NEW_WORKS, ids=[w[0] for w in NEW_WORKS])
+def test_added_work_is_dated_and_recorded(kb, entry_id, date, eprint, authors):
+    entry = kb.entries[entry_id]
+    record = kb.records[entry.bib[0]]
+    assert entry.date == date
+    assert record.fields.get("eprint") == eprint
+    assert len(record.authors) == authors
+
+
+def test_fast_weight_report_is_the_1991_technical_report(kb):
+    record = kb.records["schmidhuber1991learning"]
+    assert record.type == "techreport" and record.fields["number"] == "FKI-147-91"
+    # The report's title ends "recurrent nets"; the journal paper's "dynamic recurrent networks".
+    assert record.fields["title"].endswith("An Alternative to Recurrent Nets")
+    journal = kb.entries["1992-schmidhuber-fast-weight-memories"]
+    assert ("extends", "1991-schmidhuber-fast-weight-memories-report") in {(r.type, r.target) for r in journal.relations}
+
+
+# `cites` of the added works, from the reference lists that were read (ALiBi's ICLR 2022 text,
+# Swin's ICCV text, the 1997 LSTM paper and Sutskever et al. 2014); a change must be re-checked.
+CHECKED_CITES = {
+    "2021-press-alibi-linear-biases": {
+        "2017-vaswani-attention-is-all-you-need", "2018-shaw-relative-position-representations",
+        "2019-raffel-t5-text-to-text", "2021-su-roformer-rotary-position-embedding", "2019-dai-transformer-xl",
+        "2020-beltagy-longformer", "2020-brown-gpt-3-few-shot-learners", "2018-devlin-bert",
+        "2016-parikh-decomposable-attention", "2021-jumper-alphafold"},
+    "2021-liu-swin-transformer": {
+        "2017-vaswani-attention-is-all-you-need", "2020-dosovitskiy-vision-transformer",
+        "2017-wang-non-local-neural-networks", "2018-fu-danet-dual-attention", "2020-carion-detr-detection-transformer",
+        "2020-choromanski-performer", "2019-raffel-t5-text-to-text", "2021-radford-clip"},
+    "1997-hochreiter-schmidhuber-long-short-term-memory": set(),
+}
+UNCHECKED = ["2014-vinyals-show-and-tell", "2015-chan-listen-attend-spell", "2015-kumar-dynamic-memory-networks",
+             "2017-hu-squeeze-excitation-networks", "2018-woo-cbam-convolutional-block-attention",
+             "2019-radford-gpt-2-unsupervised-multitask", "1991-schmidhuber-fast-weight-memories-report"]
+
+
+def test_cites_of_added_works_are_the_checked_ones(kb):
+    for entry_id, expected in CHECKED_CITES.items():
+        cited = {r.target for r in kb.entries[entry_id].relations if r.type == "cites"}
+        assert cited == expected, entry_id
+    for entry_id in UNCHECKED:
+        assert not [r for r in kb.entries[entry_id].relations if r.type == "cites"], \
+            f"{entry_id}: no reference list was checked, so no cites"
+    sutskever = {r.target for r in kb.entries["2014-sutskever-sequence-to-sequence"].relations if r.type == "cites"}
+    assert "1997-hochreiter-schmidhuber-long-short-term-memory" in sutskever
