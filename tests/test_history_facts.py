@@ -96,7 +96,8 @@ def test_fast_weight_report_is_the_1991_technical_report(kb):
 
 
 # `cites` of the added works, from the reference lists that were read (ALiBi's ICLR 2022 text,
-# Swin's ICCV text, the 1997 LSTM paper and Sutskever et al. 2014); a change must be re-checked.
+# Swin's ICCV text, the 1997 LSTM paper, Sutskever et al. 2014 and Graves 2013); a change must be
+# re-checked against the list.
 CHECKED_CITES = {
     "2021-press-alibi-linear-biases": {
         "2017-vaswani-attention-is-all-you-need", "2018-shaw-relative-position-representations",
@@ -121,5 +122,6 @@ def test_cites_of_added_works_are_the_checked_ones(kb):
     for entry_id in UNCHECKED:
         assert not [r for r in kb.entries[entry_id].relations if r.type == "cites"], \
             f"{entry_id}: no reference list was checked, so no cites"
-    sutskever = {r.target for r in kb.entries["2014-sutskever-sequence-to-sequence"].relations if r.type == "cites"}
-    assert "1997-hochreiter-schmidhuber-long-short-term-memory" in sutskever
+    for citing in ("2014-sutskever-sequence-to-sequence", "2013-graves-generating-sequences"):
+        cited = {r.target for r in kb.entries[citing].relations if r.type == "cites"}
+        assert "1997-hochreiter-schmidhuber-long-short-term-memory" in cited, citing
