@@ -107,8 +107,19 @@ def on_page_content(html, page, config, files):
     return generated.render(html) if generated else html
 
 
+def _search_index(config):
+    """Material's search index (None when the search plugin is off)."""
+    plugin = config.plugins.get("material/search") or config.plugins.get("search")
+    return getattr(plugin, "search_index", None)
+
+
 def on_page_context(context, page, config, nav):
-    """"Edit this page" opens the file a contributor should change."""
+    """"Edit this page" opens the file a contributor should change; generated pages that carry
+    their own search documents add them to the index (the plugin does not parse those pages)."""
+    generated = _state["pages"].get(page.file.src_uri)
+    index = _search_index(config)
+    if generated is not None and generated.search_docs and index is not None:
+        index.entries.extend(generated.search_docs)
     repository = config["extra"]["atlas"]["edit_base"]
     uri = page.file.src_uri
     if uri.startswith("entries/"):

@@ -86,3 +86,23 @@ def test_mechanism_index_groups_pages_by_thread_in_schema_order():
     transformers = dict(groups)["transformers"]
     assert transformers[:3] == ["scaled-dot-product-attention", "multi-head-attention", "transformer-block"]
     assert "equivalences" in dict(groups)[None]
+
+
+def test_entry_search_docs_are_plain_escaped_text(kb):
+    from scripts.pages.search_docs import entry_search_docs, plain_text
+
+    assert plain_text('<p>The score <span class="arithmatex">\\(e_{ij}\\)</span>, then &amp; <em>now</em>.</p>') == \
+        "The score, then & now."
+    entry = next(iter(kb.entries.values()))
+    docs = entry_search_docs(kb, entry, f"entries/{entry.id}/", render_untrusted_markdown(entry.annotation))
+    assert [doc["location"] for doc in docs] == [f"entries/{entry.id}/", f"entries/{entry.id}/#why-it-matters"]
+    assert entry.date.label in docs[0]["text"] and entry.summary.split()[0] in docs[0]["text"]
+    for doc in docs:
+        assert "\\(" not in doc["text"] and "$" not in doc["text"] and "¶" not in doc["title"]
+
+
+def test_entry_pages_carry_their_search_docs_and_skip_the_html_parse(kb):
+    pages = generate_pages(kb, ROOT / "docs")
+    entry_pages = [page for uri, page in pages.items() if uri.startswith("entries/")]
+    assert entry_pages and all(page.search_docs for page in entry_pages)
+    assert all('search: {"exclude": true}' in page.markdown for page in entry_pages)

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 class GeneratedPage:
     markdown: str
     fragments: dict[str, str] = field(default_factory=dict)
+    # Search-index documents made from the model; a page that has them is not parsed for search.
+    search_docs: list[dict] = field(default_factory=list)
 
     def render(self, html: str) -> str:
         """The page's HTML from Markdown's output of the skeleton."""
@@ -44,5 +46,5 @@ class PageBuilder:
         self._lines += [marker, ""]
         return self
 
-    def build(self) -> GeneratedPage:
-        return GeneratedPage("\n".join(self._lines), dict(self._fragments))
+    def build(self, search_docs: list[dict] | None = None) -> GeneratedPage:
+        return GeneratedPage("\n".join(self._lines), dict(self._fragments), list(search_docs or []))
