@@ -23,7 +23,7 @@ setup: $(VENV)/.site-installed
 setup-test: $(VENV)/.test-installed
 
 serve: setup  ## build and serve the site, rebuilding on changes
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+	$(BIN)/mkdocs serve --dirty --dev-addr 127.0.0.1:8000
 
 # Built into a staging folder and moved into place only when the strict build succeeds,
 # so a failed build never leaves a half-written site/.

@@ -79,7 +79,8 @@ def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[st
     links = " ".join(f'<a class="md-button atlas-link" href="{escape_html(url)}" rel="noopener noreferrer">{label}</a>'
                      for label, url in external_links(record))
     # The search plugin skips this page; entry_search_docs gives the index its text instead.
-    page = PageBuilder(escape_markdown(entry.title), meta={"title": escape_html(entry.title), "search": {"exclude": True}})
+    page = PageBuilder(escape_markdown(entry.title), meta={"title": escape_html(entry.title), "search": {"exclude": True}},
+                       title_text=entry.title)
     annotation_html = render_untrusted_markdown(entry.annotation)
     page.html(
         f'<p class="atlas-byline">{authors}<br><span class="atlas-venue">{escape_html(venue(record))}</span> · '
