@@ -50,8 +50,9 @@ bench-attention: setup-test  ## time and peak memory of attention against length
 fields: setup  ## rewrite the field reference in CONTRIBUTING.md from timeline/schema.json
 	$(BIN)/python -m scripts.field_reference --write CONTRIBUTING.md
 
-bench: setup-test  ## benchmarks: build times (100, 1,000, 5,000 entries), then the pages in Chromium
+bench: setup-test  ## benchmarks: validation, cost per entry page, the preview loop, then the pages in Chromium
 	$(BIN)/python -m scripts.bench_build
+	$(BIN)/python -m scripts.bench_preview
 	$(BIN)/python -m scripts.bench_pages
 
 clean:
