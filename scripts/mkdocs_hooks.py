@@ -27,7 +27,7 @@ from scripts.pages.home import render_eras  # noqa: E402
 from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
 from scripts.mechanisms import module_exists, notebook_sources  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
-from scripts.notebooks import NotebookFailed, execute  # noqa: E402
+from scripts.notebooks import NotebookFailed, cached, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
@@ -67,11 +67,16 @@ def _vendored_files() -> list[tuple[str, Path]]:
 def _mechanism_notebooks(config) -> list[tuple[str, Path]]:
     """docs/mechanisms/<slug>.py (jupytext) → (mechanisms/<slug>.ipynb, executed notebook)."""
     sources = notebook_sources(Path(config["docs_dir"]))
+    # Cache hits are looked up here, not in workers: a worker would import torch (for the key)
+    # on every build, seconds of a rebuild under `make serve` that runs nothing.
+    executed = {source: cached(source) for source in sources}
+    missing = [source for source, path in executed.items() if path is None]
     try:
         # Each notebook runs in its own kernel, so those not yet cached run side by side, one per core.
-        return [(f"mechanisms/{s.stem}.ipynb", executed) for s, executed in zip(sources, parallel_map(execute, sources, min_items=2))]
+        executed.update(zip(missing, parallel_map(execute, missing, min_items=2)))
     except NotebookFailed as error:
         raise Abort(f"\n{error}")
+    return [(f"mechanisms/{source.stem}.ipynb", executed[source]) for source in sources]
 
 
 @event_priority(50)  # before mkdocs-jupyter's on_files, which turns the .ipynb files into pages
@@ -92,6 +97,11 @@ def on_files(files, config):
         files.append(File.generated(config, uri, content=page.markdown, inclusion=inclusion))
     for uri, path in _vendored_files():
         files.append(File.generated(config, uri, abs_src_path=str(path)))
+    for file in files.documentation_pages():
+        if file.abs_src_path and file.src_uri.endswith(".md") and "<!-- atlas:" in file.content_string:
+            # Filled from the data (on_page_markdown): `mkdocs serve --dirty` must render it again
+            # whenever the data changes, not only when the file itself does.
+            file.is_modified = lambda: True
     return files
 
 
