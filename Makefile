@@ -23,7 +23,7 @@ setup: $(VENV)/.site-installed
 setup-test: $(VENV)/.test-installed
 
 serve: setup  ## build and serve the site, rebuilding on changes
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+	$(BIN)/mkdocs serve --dirty --dev-addr 127.0.0.1:8000
 
 # Built into a staging folder and moved into place only when the strict build succeeds,
 # so a failed build never leaves a half-written site/.
@@ -50,8 +50,9 @@ bench-attention: setup-test  ## time and peak memory of attention against length
 fields: setup  ## rewrite the field reference in CONTRIBUTING.md from timeline/schema.json
 	$(BIN)/python -m scripts.field_reference --write CONTRIBUTING.md
 
-bench: setup-test  ## benchmarks: build times (100, 1,000, 5,000 entries), then the pages in Chromium
+bench: setup-test  ## benchmarks: validation, cost per entry page, the preview loop, then the pages in Chromium
 	$(BIN)/python -m scripts.bench_build
+	$(BIN)/python -m scripts.bench_preview
 	$(BIN)/python -m scripts.bench_pages
 
 clean:

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import nh3
 import pybtex.errors
-from pybtex.database import BibliographyData
 from pybtex.database.input.bibtex import Parser
 from pybtex.plugin import find_plugin
 from pybtex.richtext import String, Text
@@ -48,7 +47,6 @@ Text.from_latex = classmethod(_from_latex)
 _STYLE = find_plugin("pybtex.style.formatting", "plain")()
 _HTML = find_plugin("pybtex.backends", "html")()
 _PLAIN = find_plugin("pybtex.backends", "text")()
-_BIBTEX_WRITER = find_plugin("pybtex.database.output", "bibtex")()  # looked up once: each lookup scans entry points
 
 
 def display_path(path: Path) -> str:
@@ -163,9 +161,22 @@ def _format(key: str, entry) -> tuple[str, str]:
     return citation_html, formatted.text.render(_PLAIN)
 
 
+def _quoted(value: str) -> str:
+    """A field value as pybtex's writer quotes it: in double quotes unless it holds one."""
+    return f'"{value}"' if '"' not in value else f"{{{value}}}"
+
+
 def bibtex_source(record: BibRecord) -> str:
-    """The record as BibTeX, re-serialised by pybtex (normalised layout), for copying."""
-    return _BIBTEX_WRITER.to_string(BibliographyData({record.key: record.source})).strip()
+    """The record as BibTeX in a normalised layout, for copying: the values as they are in the
+    file (already LaTeX), names as 'Last, First'. Written here rather than with pybtex's writer,
+    which re-encodes every value through a LaTeX codec at about a millisecond a record."""
+    entry = record.source
+    lines = [f"@{entry.type}{{{record.key}"]
+    for role in ("author", "editor"):
+        if entry.persons.get(role):
+            lines.append(f"    {role} = {_quoted(' and '.join(str(person) for person in entry.persons[role]))}")
+    lines += [f"    {name} = {_quoted(value)}" for name, value in entry.fields.items()]
+    return ",\n".join(lines) + "\n}"
 
 
 def load_bibliography(bib_dir: Path) -> tuple[dict[str, BibRecord], list[Problem]]:

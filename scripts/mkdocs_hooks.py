@@ -8,6 +8,7 @@
 """
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -19,13 +20,14 @@ if str(ROOT) not in sys.path:
 from mkdocs.exceptions import Abort  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
+from mkdocs.structure.toc import get_toc  # noqa: E402
 
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
 from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
 from scripts.mechanisms import module_exists, notebook_sources  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
-from scripts.notebooks import NotebookFailed, execute  # noqa: E402
+from scripts.notebooks import NotebookFailed, cached, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
@@ -65,22 +67,28 @@ def _vendored_files() -> list[tuple[str, Path]]:
 def _mechanism_notebooks(config) -> list[tuple[str, Path]]:
     """docs/mechanisms/<slug>.py (jupytext) → (mechanisms/<slug>.ipynb, executed notebook)."""
     sources = notebook_sources(Path(config["docs_dir"]))
+    # Cache hits are looked up here, not in workers: a worker would import torch (for the key)
+    # on every build, seconds of a rebuild under `make serve` that runs nothing.
+    executed = {source: cached(source) for source in sources}
+    missing = [source for source, path in executed.items() if path is None]
     try:
         # Each notebook runs in its own kernel, so those not yet cached run side by side, one per core.
-        return [(f"mechanisms/{s.stem}.ipynb", executed) for s, executed in zip(sources, parallel_map(execute, sources, min_items=2))]
+        executed.update(zip(missing, parallel_map(execute, missing, min_items=2)))
     except NotebookFailed as error:
         raise Abort(f"\n{error}")
+    return [(f"mechanisms/{source.stem}.ipynb", executed[source]) for source in sources]
 
 
 @event_priority(50)  # before mkdocs-jupyter's on_files, which turns the .ipynb files into pages
 def on_files(files, config):
     kb = _state["kb"]
+    _state["mechanism_titles"] = mechanism_sources(Path(config["docs_dir"]))
     for uri, executed in _mechanism_notebooks(config):
+        _mark_changed_if_generated_parts_changed(kb, uri, executed, config)
         # A plain File rooted in the cache entry (<key>/mechanisms/<slug>.ipynb): mkdocs-jupyter
         # wraps it into a page, which it cannot do for MkDocs' "generated" files.
         files.append(File(uri, src_dir=str(executed.parents[1]), dest_dir=config["site_dir"],
                           use_directory_urls=config["use_directory_urls"], inclusion=InclusionLevel.NOT_IN_NAV))
-    _state["mechanism_titles"] = mechanism_sources(Path(config["docs_dir"]))
     _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"])
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
@@ -89,7 +97,74 @@ def on_files(files, config):
         files.append(File.generated(config, uri, content=page.markdown, inclusion=inclusion))
     for uri, path in _vendored_files():
         files.append(File.generated(config, uri, abs_src_path=str(path)))
+    for file in files.documentation_pages():
+        if file.abs_src_path and file.src_uri.endswith(".md") and "<!-- atlas:" in file.content_string:
+            # Filled from the data (on_page_markdown): `mkdocs serve --dirty` must render it again
+            # whenever the data changes, not only when the file itself does.
+            file.is_modified = lambda: True
     return files
+
+
+def _mechanism_parts(kb, slug: str, config) -> str:
+    """The parts of a mechanism page made from the data: the header and the Family section."""
+    return (notebook_header_html(kb, slug, module_exists(Path(config["docs_dir"]), slug))
+            + family_html(kb, slug, _state["mechanism_titles"]))
+
+
+def _mark_changed_if_generated_parts_changed(kb, uri: str, executed: Path, config) -> None:
+    """`mkdocs serve --dirty` (make serve) re-renders a page only when its source is newer than
+    the output. A mechanism page's source is its executed notebook, but its header and Family
+    section come from the entries: when an edit changes them, touch the notebook so the page
+    is rendered again. (A plain build renders every page; this only costs a comparison.)"""
+    parts = _mechanism_parts(kb, Path(uri).stem, config)
+    previous = _state.setdefault("mechanism_parts", {}).get(uri)
+    if previous is not None and previous != parts:
+        os.utime(executed)
+    _state["mechanism_parts"][uri] = parts
+
+
+def on_serve(server, config, builder):
+    """Watch the data the site is built from (it may live outside the project: tests, benchmarks)."""
+    paths = data_paths(config)
+    for folder in (paths.timeline, paths.bib):
+        server.watch(str(folder))
+    return server
+
+
+@event_priority(100)  # before the search plugin merges the previous index and writes the file
+def on_post_build(config):
+    """Under `mkdocs serve --dirty` the search plugin keeps the previous index and replaces the
+    documents of one page only; the generated pages are all rebuilt, so drop their old documents
+    first, or every rebuild would add them again."""
+    plugin = config.plugins.get("material/search") or config.plugins.get("search")
+    previous = getattr(plugin, "search_index_prev", None)
+    if previous is None:
+        return
+    rebuilt = {doc["location"].split("#")[0] for doc in plugin.search_index.entries}
+    previous.entries = [doc for doc in previous.entries if doc["location"].split("#")[0] not in rebuilt]
+
+
+def _render_directly(page, generated, config, files) -> None:
+    """Page.render for a generated page that is already HTML (entry pages): Markdown would only
+    copy it, at a few milliseconds a page. Sets what Page.render sets (MkDocs 1.6)."""
+    page.content = generated.html
+    page.toc = get_toc(generated.toc_tokens)
+    page._title_from_render = generated.toc_tokens[0]["name"] if generated.toc_tokens else None
+    page.present_anchor_ids = {anchor.id for item in page.toc for anchor in _anchors(item)}
+    page.links_to_anchors = {}
+
+
+def _anchors(item):
+    yield item
+    for child in item.children:
+        yield from _anchors(child)
+
+
+def on_pre_page(page, config, files):
+    generated = _state["pages"].get(page.file.src_uri)
+    if generated is not None and generated.html is not None:
+        page.render = functools.partial(_render_directly, page, generated)
+    return page
 
 
 def on_page_content(html, page, config, files):
@@ -107,8 +182,19 @@ def on_page_content(html, page, config, files):
     return generated.render(html) if generated else html
 
 
+def _search_index(config):
+    """Material's search index (None when the search plugin is off)."""
+    plugin = config.plugins.get("material/search") or config.plugins.get("search")
+    return getattr(plugin, "search_index", None)
+
+
 def on_page_context(context, page, config, nav):
-    """"Edit this page" opens the file a contributor should change."""
+    """"Edit this page" opens the file a contributor should change; generated pages that carry
+    their own search documents add them to the index (the plugin does not parse those pages)."""
+    generated = _state["pages"].get(page.file.src_uri)
+    index = _search_index(config)
+    if generated is not None and generated.search_docs and index is not None:
+        index.entries.extend(generated.search_docs)
     repository = config["extra"]["atlas"]["edit_base"]
     uri = page.file.src_uri
     if uri.startswith("entries/"):

@@ -36,6 +36,18 @@ def cache_key(source: Path) -> str:
     return digest.hexdigest()[:20]
 
 
+def cached(source: Path, cache_dir: Path = CACHE) -> Path | None:
+    """The executed notebook from the cache, or None when it has to run."""
+    target = _cache_path(source, cache_dir)
+    return target if target.exists() else None
+
+
+def _cache_path(source: Path, cache_dir: Path) -> Path:
+    # <cache>/<key>/mechanisms/<slug>.ipynb: the path ends like the page's, so mkdocs-jupyter's
+    # include pattern matches it and the download keeps the mechanism's name.
+    return cache_dir / cache_key(source) / "mechanisms" / f"{source.stem}.ipynb"
+
+
 def execute(source: Path, cache_dir: Path = CACHE) -> Path:
     """The executed .ipynb for a jupytext source, from the cache when nothing it depends on changed."""
     import jupytext
@@ -43,9 +55,7 @@ def execute(source: Path, cache_dir: Path = CACHE) -> Path:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    # <cache>/<key>/mechanisms/<slug>.ipynb: the path ends like the page's, so mkdocs-jupyter's
-    # include pattern matches it and the download keeps the mechanism's name.
-    target = cache_dir / cache_key(source) / "mechanisms" / f"{source.stem}.ipynb"
+    target = _cache_path(source, cache_dir)
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)

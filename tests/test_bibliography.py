@@ -48,3 +48,17 @@ def test_good_fixture_record_details():
     cherry = records["cherry1953some"]
     assert external_links(cherry) == [("DOI", "https://doi.org/10.1121/1.1907229")]
     assert short_authors(records["bahdanau2015neural"].authors) == "Bahdanau, Cho & Bengio"
+
+
+def test_copied_bibtex_parses_back_to_the_same_record():
+    """The BibTeX a reader copies from an entry page is the record itself: parsed again by pybtex
+    it has the same type, fields and names (no value escaped twice, as `\\&` once became `\\\\&`)."""
+    from pybtex.database.input.bibtex import Parser
+
+    records, _ = load_bibliography(ROOT / "bib")
+    for key, record in records.items():
+        copied = Parser().parse_string(bibtex_source(record)).entries[key]
+        assert copied.type == record.source.type
+        assert dict(copied.fields) == dict(record.source.fields), key
+        assert {role: [str(p) for p in people] for role, people in copied.persons.items()} == \
+            {role: [str(p) for p in people] for role, people in record.source.persons.items()}, key

@@ -114,3 +114,15 @@ def test_mechanism_pages_link_back_and_offer_the_notebook(built_site):
     assert (built_site / "mechanisms" / "bahdanau-attention" / "bahdanau-attention.ipynb").exists()
     entry = (built_site / "entries" / "2014-bahdanau-align-and-translate" / "index.html").read_text(encoding="utf-8")
     assert 'href="../../mechanisms/bahdanau-attention/"' in entry
+
+
+def test_search_index_has_every_entry_once_and_hostile_text_stays_text(built_site):
+    import json
+
+    docs = json.loads((built_site / "search" / "search_index.json").read_text(encoding="utf-8"))["docs"]
+    locations = [doc["location"] for doc in docs]
+    entry_pages = sorted(path.parent.name for path in (built_site / "entries").glob("*/index.html"))
+    assert sorted(loc.split("/")[1] for loc in locations if loc.startswith("entries/") and "#" not in loc) == entry_pages
+    hostile = [doc for doc in docs if doc["location"].startswith("entries/2020-hostile-entry/")]
+    assert hostile and all("<script" not in doc["title"] + doc["text"] and "<img" not in doc["title"] + doc["text"]
+                           for doc in hostile)

@@ -86,3 +86,54 @@ def test_mechanism_index_groups_pages_by_thread_in_schema_order():
     transformers = dict(groups)["transformers"]
     assert transformers[:3] == ["scaled-dot-product-attention", "multi-head-attention", "transformer-block"]
     assert "equivalences" in dict(groups)[None]
+
+
+def test_entry_search_docs_are_plain_escaped_text(kb):
+    from scripts.pages.search_docs import entry_search_docs, plain_text
+
+    assert plain_text('<p>The score <span class="arithmatex">\\(e_{ij}\\)</span>, then &amp; <em>now</em>.</p>') == \
+        "The score, then & now."
+    entry = next(iter(kb.entries.values()))
+    docs = entry_search_docs(kb, entry, f"entries/{entry.id}/", render_untrusted_markdown(entry.annotation))
+    assert [doc["location"] for doc in docs] == [f"entries/{entry.id}/", f"entries/{entry.id}/#why-it-matters"]
+    assert entry.date.label in docs[0]["text"] and entry.summary.split()[0] in docs[0]["text"]
+    for doc in docs:
+        assert "\\(" not in doc["text"] and "$" not in doc["text"] and "¶" not in doc["title"]
+
+
+def test_entry_pages_carry_their_search_docs_and_skip_the_html_parse(kb):
+    pages = generate_pages(kb, ROOT / "docs")
+    entry_pages = [page for uri, page in pages.items() if uri.startswith("entries/")]
+    assert entry_pages and all(page.search_docs for page in entry_pages)
+    assert all('search: {"exclude": true}' in page.markdown for page in entry_pages)
+
+
+def test_entry_pages_made_directly_equal_what_markdown_makes_of_their_skeleton(kb):
+    """Entry pages skip Markdown in the build: their HTML and table of contents must be exactly
+    what the site's own Markdown configuration makes of the skeleton with the fragments put in."""
+    import markdown
+    from mkdocs.config import load_config
+    from mkdocs.utils import meta
+
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    pages = generate_pages(kb, ROOT / "docs")
+    hostile = load_knowledge_base(Paths(ROOT / "tests" / "fixtures" / "hostile" / "timeline",
+                                        ROOT / "tests" / "fixtures" / "hostile" / "bib", ROOT / "docs"))
+    pages.update(generate_pages(hostile, ROOT / "docs"))
+    entry_pages = {uri: page for uri, page in pages.items() if uri.startswith("entries/")}
+    assert len(entry_pages) >= len(kb.entries) + 2
+    for uri, page in entry_pages.items():
+        assert page.html is not None, uri
+        md = markdown.Markdown(extensions=config["markdown_extensions"], extension_configs=config["mdx_configs"])
+        expected = page.render(md.convert(meta.get_data(page.markdown)[0]))
+        assert page.html.split() == expected.split(), uri
+        assert page.toc_tokens == md.toc_tokens, uri
+
+
+def test_pages_with_markdown_text_are_left_to_markdown():
+    from scripts.pages.builder import PageBuilder
+
+    assert PageBuilder("T", title_text="T").markdown("Some *Markdown*").build().html is None
+    assert PageBuilder("T", title_text="T").heading(2, "A [link](x)").build().html is None
+    assert PageBuilder("T").heading(2, "Plain").build().html is None
+    assert PageBuilder("T", title_text="T").heading(2, "Plain").html("<p>x</p>").build().html is not None

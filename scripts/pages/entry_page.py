@@ -4,6 +4,7 @@ from __future__ import annotations
 from scripts.graph import lineage
 from scripts.model import Entry, KnowledgeBase
 from scripts.pages.builder import GeneratedPage, PageBuilder
+from scripts.pages.search_docs import entry_search_docs
 from scripts.pages.common import (RELATION_IN, RELATION_OUT, external_links, main_record, record_bibtex,
                                   thread_chip, venue)
 from scripts.text import escape_html, escape_markdown, render_untrusted_markdown
@@ -77,7 +78,10 @@ def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[st
     authors = ", ".join(f'<a href="../../people/#{p.slug}">{escape_html(p.display)}</a>' for p in record.people)
     links = " ".join(f'<a class="md-button atlas-link" href="{escape_html(url)}" rel="noopener noreferrer">{label}</a>'
                      for label, url in external_links(record))
-    page = PageBuilder(escape_markdown(entry.title), meta={"title": escape_html(entry.title)})
+    # The search plugin skips this page; entry_search_docs gives the index its text instead.
+    page = PageBuilder(escape_markdown(entry.title), meta={"title": escape_html(entry.title), "search": {"exclude": True}},
+                       title_text=entry.title)
+    annotation_html = render_untrusted_markdown(entry.annotation)
     page.html(
         f'<p class="atlas-byline">{authors}<br><span class="atlas-venue">{escape_html(venue(record))}</span> · '
         f'<time>{escape_html(entry.date.label)}</time> · '
@@ -85,7 +89,7 @@ def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[st
         f'<span class="atlas-kind">{escape_html(entry.kind)}</span></p>'
         f'<p class="atlas-summary">{escape_html(entry.summary)}</p>'
         + (f'<p class="atlas-links">{links}</p>' if links else ""))
-    page.heading(2, "Why it matters").html(f'<div class="atlas-annotation">{render_untrusted_markdown(entry.annotation)}</div>')
+    page.heading(2, "Why it matters").html(f'<div class="atlas-annotation">{annotation_html}</div>')
     if entry.quotes:
         quotes = "".join(
             f'<blockquote class="atlas-quote"><p>“{escape_html(q.text)}”</p><footer>— '
@@ -103,4 +107,4 @@ def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[st
                     f'<div class="highlight atlas-bibtex" data-search-exclude><pre><code>'
                     f"{escape_html(record_bibtex(kb.records[key]))}</code></pre></div>")
     page.heading(2, "Cite").html("".join(cite))
-    return page.build()
+    return page.build(entry_search_docs(kb, entry, f"entries/{entry.id}/", annotation_html))
