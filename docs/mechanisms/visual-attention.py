@@ -35,8 +35,8 @@
 # $w^\top \tanh(W_a a_i + W_h h_{t-1} + b)$.
 #
 # The paper's soft model adds two things ("doubly stochastic attention", section 4.2.1). A gating
-# scalar predicted from the previous state scales the context, which the authors found makes the
-# attention weights put more emphasis on the objects in the image:
+# scalar predicted from the previous state scales the context (the authors report that it made the
+# attention weights put more emphasis on the objects in the image):
 #
 # $$\beta_t = \sigma\big(f_\beta(h_{t-1})\big), \qquad \phi(\{a_i\}, \{\alpha_{ti}\}) = \beta_t \sum_i \alpha_{ti}\, a_i ,$$
 #
