@@ -38,18 +38,6 @@ MIN_LEN, MAX_LEN = 4, 40
 BUCKETS = [(4, 10), (11, 15), (16, 20), (21, 25), (26, 30), (31, 35), (36, 40)]
 
 
-def translate(sentence: list[int], dictionary: list[int]) -> list[int]:
-    words, out, i = [dictionary[w] for w in sentence], [], 0
-    while i < len(sentence):
-        if sentence[i] in ADJECTIVES and i + 1 < len(sentence):
-            out += [words[i + 1], words[i]]
-            i += 2
-        else:
-            out.append(words[i])
-            i += 1
-    return out
-
-
 def source_positions(sentence: list[int]) -> list[int]:
     """For each word of the translation, the source position it translates (translate's swaps)."""
     out, i = [], 0
@@ -61,6 +49,10 @@ def source_positions(sentence: list[int]) -> list[int]:
             out.append(i)
             i += 1
     return out
+
+
+def translate(sentence: list[int], dictionary: list[int]) -> list[int]:
+    return [dictionary[sentence[j]] for j in source_positions(sentence)]
 
 
 def alignment_hits(alignments: torch.Tensor, source: torch.Tensor) -> tuple[int, int]:
