@@ -99,16 +99,27 @@ def read_weighting(link, read_weights_prev, content, modes):
 
 
 class DNCMemory:
-    """The memory state (M, u, p, L, w^w, w^r), advanced by `write` and then `read` each step."""
+    """The memory state (M, u, p, L, w^w, w^r), advanced by `write` and then `read` each step.
+    The state starts in torch's default dtype (or `dtype`) and follows the dtype and device of the
+    keys it is given: float64 keys give a float64 memory."""
 
-    def __init__(self, batch: int, slots: int, width: int, reads: int, device=None, dtype=torch.float32):
-        zeros = lambda *shape: torch.zeros(*shape, device=device, dtype=dtype)
+    STATE = ("memory", "link", "usage", "precedence", "write_weights", "read_weights")
+
+    def __init__(self, batch: int, slots: int, width: int, reads: int, device=None, dtype=None):
+        zeros = lambda *shape: torch.zeros(*shape, device=device, dtype=dtype)  # dtype None: torch's default
         self.memory, self.link = zeros(batch, slots, width), zeros(batch, slots, slots)
         self.usage, self.precedence, self.write_weights = zeros(batch, slots), zeros(batch, slots), zeros(batch, slots)
         self.read_weights = zeros(batch, reads, slots)
 
+    def _follow(self, tensor):
+        """Move the state to the dtype and device of the input (a no-op when they already agree)."""
+        if self.memory.dtype != tensor.dtype or self.memory.device != tensor.device:
+            for name in self.STATE:
+                setattr(self, name, getattr(self, name).to(device=tensor.device, dtype=tensor.dtype))
+
     def write(self, key, strength, erase, value, allocation_gate, write_gate, free_gates=None):
         """key, erase, value (B, W); strength, gates (B,); free_gates (B, R) (default 0). Returns w^w_t."""
+        self._follow(key)
         if free_gates is None:
             free_gates = torch.zeros(self.read_weights.shape[:2], device=key.device, dtype=key.dtype)
         self.usage = usage(self.usage, self.write_weights, retention(free_gates, self.read_weights))
@@ -122,6 +133,7 @@ class DNCMemory:
 
     def read(self, keys, strengths, modes):
         """keys (B, R, W), strengths (B, R), modes (B, R, 3). Returns r_t (B, R, W) and w^r_t."""
+        self._follow(keys)
         content = content_weighting(self.memory, keys, strengths)
         self.read_weights = read_weighting(self.link, self.read_weights, content, modes)
         return torch.einsum("brn,bnw->brw", self.read_weights, self.memory), self.read_weights

@@ -11,8 +11,26 @@ Irie & Schmidhuber restate the 1992 scheme,
 The sum rule unrolls to y_t = Σ_{τ≤t} v_τ (k_τᵀ q_t): causal attention without the softmax. Its
 writes only add, so a key written twice returns the sum of its values, and keys that are not
 orthogonal leak into each other's reads. The delta rule first reads what W holds for k_t,
-W_{t−1} k_t, and writes only the difference; for a unit-length key and β_t = 1 afterwards
-W_t k_t = v_t exactly: the new value replaces the old one.
+v̄_t = W_{t−1} k_t, and writes only the difference, so that afterwards
+
+    W_t k_t = v̄_t + β_t ‖k_t‖² (v_t − v̄_t):
+
+exact overwrite, W_t k_t = v_t, needs β_t ‖k_t‖₂² = 1, i.e. a unit-length key and β_t = 1. That is
+a property of the key normalisation, not of the rule. Two conventions for q and k:
+
+- Schlag, Irie & Schmidhuber (2021), section 4: a feature map φ (their DPFP, `dpfp`, among others
+  such as Katharopoulos et al.'s elu + 1) and then sum normalisation, k ← φ(k) / Σ_j φ(k)_j (the
+  same for q), and no normaliser in the output. Sum-normalised keys are non-negative and sum to
+  one, so ‖k‖₂ ≤ 1, with equality only for a one-hot key: the write moves W k only part of the
+  way to v. (`schlag_delta_rule`; FastWeightProgrammer(..., keys="dpfp").)
+- DeltaNet as Yang et al. (2024) parallelise it: raw q and k scaled to unit L2 length, which is
+  what makes the overwrite exact. (FastWeightProgrammer(..., keys="l2"), the default here.)
+
+DPFP ("deterministic parameter-free projection", Schlag et al. section 4.2, their eq. with ν):
+with r(x) = ReLU([x, −x]) ∈ R^{2d}, φ(x) has 2dν entries, φ_{(n−1)·2d + i}(x) = r_i r_{i+n}
+for n = 1..ν and i = 1..2d, indices taken cyclically. Their released code (IDSIA/lmtool-fwp,
+src/utils/cuda_fast_weight_layer.py, mul_roll_repeat) computes r · roll(r, n), the same products
+listed in another order within each block, so every dot product φ(k)ᵀφ(q) is the same.
 
 Shapes: q, k (..., L, d_k); v (..., L, d_v); beta (..., L); outputs (..., L, d_v); W (..., d_v, d_k).
 """
@@ -23,8 +41,26 @@ import torch.nn.functional as F
 from torch import nn
 
 
+def dpfp(x, nu: int = 1):
+    """Schlag et al.'s DPFP feature map: (..., d) → (..., 2dν), φ_{(n−1)·2d + i} = r_i r_{i+n} (cyclic),
+    r = ReLU([x, −x]). No normalisation (see sum_normalise)."""
+    r = F.relu(torch.cat([x, -x], dim=-1))
+    return torch.cat([r * r.roll(-n, dims=-1) for n in range(1, nu + 1)], dim=-1)   # roll(-n): r_{i+n}
+
+
+def elu_plus_one(x):
+    """Katharopoulos et al.'s feature map elu(x) + 1 (positive), one of the maps Schlag et al. compare."""
+    return F.elu(x) + 1
+
+
+def sum_normalise(x):
+    """x / Σ_j x_j over the last axis: Schlag et al.'s normalisation of φ(q) and φ(k)."""
+    return x / x.sum(-1, keepdim=True)
+
+
 def fast_weight_programmer(q, k, v):
-    """The sum rule as a recurrence over time: W_t = W_{t−1} + v_t k_tᵀ, y_t = W_t q_t."""
+    """The sum rule as a recurrence over time: W_t = W_{t−1} + v_t k_tᵀ, y_t = W_t q_t.
+    Takes q and k as given (no feature map, no normalisation)."""
     W = q.new_zeros(*v.shape[:-2], v.shape[-1], k.shape[-1])
     out = []
     for t in range(q.shape[-2]):
@@ -34,7 +70,8 @@ def fast_weight_programmer(q, k, v):
 
 
 def delta_rule(q, k, v, beta):
-    """W_t = W_{t−1} + β_t (v_t − W_{t−1} k_t) k_tᵀ, y_t = W_t q_t."""
+    """W_t = W_{t−1} + β_t (v_t − W_{t−1} k_t) k_tᵀ, y_t = W_t q_t. Takes q and k as given: pass
+    L2-normalised ones for DeltaNet's convention, or use schlag_delta_rule for Schlag et al.'s."""
     W = q.new_zeros(*v.shape[:-2], v.shape[-1], k.shape[-1])
     out = []
     for t in range(q.shape[-2]):
@@ -44,20 +81,32 @@ def delta_rule(q, k, v, beta):
     return torch.stack(out, dim=-2)
 
 
+def schlag_delta_rule(q, k, v, beta, feature_map=dpfp):
+    """Schlag, Irie & Schmidhuber's form: the delta rule on sum-normalised features,
+    k ← φ(k)/Σφ(k), q ← φ(q)/Σφ(q), with φ = DPFP (ν = 1) unless another map is given."""
+    return delta_rule(sum_normalise(feature_map(q)), sum_normalise(feature_map(k)), v, beta)
+
+
 class FastWeightProgrammer(nn.Module):
     """The slow net: linear maps from x_t to q_t, k_t, v_t and β_t = sigmoid(w_βᵀ x_t), driving
-    one fast weight matrix by the sum or the delta rule. Keys and queries are scaled to unit
-    length, which keeps the delta rule's update a contraction (0 < β‖k‖² < 2)."""
+    one fast weight matrix by the sum or the delta rule. keys="l2" (the default; DeltaNet's
+    convention, Yang et al. 2024) scales queries and keys to unit length, which keeps the delta
+    rule's update a contraction (0 < β‖k‖² < 2) and its overwrite exact; keys="dpfp" is Schlag et
+    al.'s DPFP (with ν = nu) followed by sum normalisation, so the fast keys have 2·d_key·ν entries."""
 
-    def __init__(self, d_in: int, d_key: int, d_value: int, rule: str = "delta"):
+    def __init__(self, d_in: int, d_key: int, d_value: int, rule: str = "delta", keys: str = "l2", nu: int = 1):
         super().__init__()
         assert rule in ("sum", "delta"), rule
-        self.rule = rule
+        assert keys in ("l2", "dpfp"), keys
+        self.rule, self.keys, self.nu = rule, keys, nu
         self.query, self.key = nn.Linear(d_in, d_key), nn.Linear(d_in, d_key)
         self.value, self.beta = nn.Linear(d_in, d_value), nn.Linear(d_in, 1)
 
     def forward(self, x):
-        q, k = F.normalize(self.query(x), dim=-1), F.normalize(self.key(x), dim=-1)
+        if self.keys == "l2":
+            q, k = F.normalize(self.query(x), dim=-1), F.normalize(self.key(x), dim=-1)
+        else:
+            q, k = (sum_normalise(dpfp(f(x), self.nu)) for f in (self.query, self.key))
         if self.rule == "sum":
             return fast_weight_programmer(q, k, self.value(x))
         return delta_rule(q, k, self.value(x), torch.sigmoid(self.beta(x))[..., 0])

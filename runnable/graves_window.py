@@ -13,8 +13,9 @@ From the first hidden layer's output h_t at pen step t (section 5.1),
 
 The weights φ are not normalised: the window is a soft read of the text whose position κ is
 the integral of positive steps, so it slides monotonically along the characters. In the paper
-w_t feeds back into the recurrent layers at step t + 1; this module is the window alone and
-takes the hidden states as given.
+(section 5.1) w_t, computed from the first layer's h^1_t, feeds the second and third layers at the
+same step t and the first layer at step t + 1 (as w_{t-1} in h^1_{t+1}); this module is the window
+alone and takes the hidden states as given.
 
 Shapes: B batch, T pen steps, U characters, C alphabet size, H hidden size, K components.
 """

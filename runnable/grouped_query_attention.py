@@ -13,8 +13,12 @@ G = H / H_kv consecutive heads, and each group shares one key/value head:
     head_h = Attention(Q W_h^Q, K W_{g(h)}^K, V W_{g(h)}^V),   g(h) = ⌊h / G⌋
 
 H_kv = 1 is MQA and H_kv = H is multi-head attention; the KV cache is H / H_kv times smaller
-than multi-head attention's. The sharing is a broadcast: queries are viewed as (B, H_kv, G, L, d)
-against keys (B, H_kv, 1, L, d), so no copy of the keys or values is made.
+than multi-head attention's. The sharing makes no copy of the keys or values: the G query heads of
+a group are folded into the sequence axis, (B, H, L_q, d) → (B, H_kv, G·L_q, d), so one matrix
+product per group serves all G heads against the group's single (B, H_kv, L_k, d) keys. (A
+broadcast against keys viewed as (B, H_kv, 1, L_k, d) would not do: torch.matmul materialises the
+expanded operand, G copies of K and of V.) The causal mask follows each folded row's own query
+position, row r being query r mod L_q.
 
 Uptraining (the GQA paper): a multi-head checkpoint becomes a GQA one by mean-pooling the key and
 value projections of the heads in each group (the query and output projections are kept); the
@@ -31,7 +35,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from runnable.multi_head_attention import MultiHeadAttention
-from runnable.scaled_dot_product_attention import scaled_dot_product_attention
+from runnable.scaled_dot_product_attention import causal_mask, scaled_dot_product_attention
 
 
 def grouped_query_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool = False) -> Tensor:
@@ -39,8 +43,10 @@ def grouped_query_attention(q: Tensor, k: Tensor, v: Tensor, causal: bool = Fals
     B, H, L_q, d = q.shape
     H_kv = k.shape[1]
     assert H % H_kv == 0, "the query heads must split evenly into groups"
-    grouped = q.reshape(B, H_kv, H // H_kv, L_q, d)                   # consecutive heads form a group
-    output, _ = scaled_dot_product_attention(grouped, k[:, :, None], v[:, :, None], causal=causal)
+    G = H // H_kv
+    folded = q.reshape(B, H_kv, G * L_q, d)          # consecutive heads form a group; its heads stack along L
+    mask = causal_mask(L_q, k.shape[2], q.device).repeat(G, 1) if causal else None   # (G·L_q, L_k)
+    output, _ = scaled_dot_product_attention(folded, k, v, mask=mask)            # (B, H_kv, G·L_q, d_v)
     return output.reshape(B, H, L_q, v.shape[-1])
 
 

@@ -13,9 +13,20 @@ with no positional encoding:
 rFF is a row-wise feed-forward layer (here Linear-ReLU-Linear, applied to each element alone).
 With no positions anywhere, permuting the rows of X permutes the rows of SAB(X) and ISAB(X)
 (equivariance), and leaves PMA's output unchanged (invariance). ISAB costs O(n·m) instead of
-SAB's O(n²). Dropout is left out.
+SAB's O(n²).
+
+This module follows the paper's equations (section 3.1), not the authors' released code
+(github.com/juho-lee/set_transformer, modules.py, class MAB), which differs from them: it scales
+the scores by 1/√d_V (the full width, not a head's width d/h), adds the projected queries Q W^Q as
+the residual instead of X, has no output projection W^O, uses Linear + ReLU as a residual
+feed-forward in place of rFF, applies LayerNorm only when ln=True (off by default), and its PMA
+attends over Z itself, with no rFF(Z).
 
 Shapes: B batch, n set size, d model width, h heads, m inducing points, k seeds.
+
+Differences from the paper:
+- rFF is Linear-ReLU-Linear; the paper leaves its form open.
+- Dropout is left out.
 """
 from __future__ import annotations
 

@@ -10,6 +10,16 @@ caption step t the decoder scores each against its previous state h_{t-1} with a
 so the soft context is the mean of the hard one. Here f_att(a_i, h) = w^T tanh(W_a a_i + W_h h + b),
 the Bahdanau form (the paper says a multilayer perceptron).
 
+Doubly stochastic attention (section 4.2.1), the paper's soft model: a gating scalar predicted from
+the previous state scales the context,
+    β_t = σ(f_β(h_{t-1})),   φ({a_i}, {α_i}) = β_t Σ_i α_ti a_i           (f_β linear, as capgen.py's W_sel)
+(SoftAttention(gated=True), the default; gated=False gives the plain expectation), and a penalty
+added to the caption's negative log-likelihood pushes every cell to receive, summed over the C
+words, a total weight of about one:
+    λ Σ_i (1 − Σ_t α_ti)²                                                 (doubly_stochastic_penalty)
+The paper gives no value for λ; the authors' released evaluate_coco.py (kelvinxu/arctic-captions)
+trains with alpha_c = 1, which is the default here.
+
 Glimpse: Mnih et al.'s retina ρ(x_t, l_{t-1}) (figure 1A) takes k square patches centred on l, the
 first g × g pixels, each next twice as wide, all resized to g × g (here by average pooling): sharp in
 the middle, coarse around it, like Larochelle & Hinton's fovea and periphery. Here l is an integer
@@ -24,24 +34,41 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class SoftAttention(nn.Module):
-    """Xu et al.'s deterministic soft attention: f_att, the softmax over the L cells, the expectation."""
+# λ of the doubly stochastic penalty: not stated in the paper; alpha_c = 1 in the authors' evaluate_coco.py.
+DOUBLY_STOCHASTIC_LAMBDA = 1.0
 
-    def __init__(self, annotation_size: int, state_size: int, align_size: int):
+
+class SoftAttention(nn.Module):
+    """Xu et al.'s deterministic soft attention: f_att, the softmax over the L cells, the expectation,
+    and (gated=True, the paper's doubly stochastic model) the gate β_t = σ(f_β(h_{t-1}))."""
+
+    def __init__(self, annotation_size: int, state_size: int, align_size: int, gated: bool = True):
         super().__init__()
         self.W_a = nn.Linear(annotation_size, align_size, bias=False)  # W_a
         self.W_h = nn.Linear(state_size, align_size)                   # W_h and b
         self.w = nn.Linear(align_size, 1, bias=False)                  # w
+        self.f_beta = nn.Linear(state_size, 1) if gated else None       # f_β
 
     def forward(self, annotations, state, mask=None):
         """annotations (B, L, D), state h_{t-1} (B, n), mask (B, L) True where a cell may be attended.
-        Returns the soft context ẑ_t (B, D) and the weights α_t (B, L)."""
+        Returns the soft context (B, D), β_t ẑ_t when gated, and the weights α_t (B, L)."""
         # e_ti = f_att(a_i, h_{t-1}) = w^T tanh(W_a a_i + W_h h_{t-1} + b)          (B, L)
         scores = self.w(torch.tanh(self.W_a(annotations) + self.W_h(state)[:, None, :])).squeeze(-1)
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         alpha = torch.softmax(scores, dim=-1)                                  # α_ti
-        return torch.einsum("bl,bld->bd", alpha, annotations), alpha           # ẑ_t = Σ_i α_ti a_i
+        context = torch.einsum("bl,bld->bd", alpha, annotations)               # ẑ_t = Σ_i α_ti a_i
+        if self.f_beta is not None:
+            context = torch.sigmoid(self.f_beta(state)) * context              # β_t ẑ_t, β_t = σ(f_β(h_{t-1}))
+        return context, alpha
+
+
+def doubly_stochastic_penalty(alphas, lam: float = DOUBLY_STOCHASTIC_LAMBDA, step_mask=None):
+    """alphas (B, C, L): the weights of a caption's C steps; step_mask (B, C) True on its real words.
+    Returns (B,) λ Σ_i (1 − Σ_t α_ti)², the term added to each caption's negative log-likelihood."""
+    if step_mask is not None:
+        alphas = alphas * step_mask[..., None]
+    return lam * ((1 - alphas.sum(1)) ** 2).sum(-1)
 
 
 def hard_context(annotations, alpha, samples: int = 1, generator=None):
@@ -82,7 +109,10 @@ def naive_soft_attention(attention: SoftAttention, annotations, state, mask=None
             for i, a in enumerate(annotations[b])])
         alpha = torch.exp(scores - scores.max()) / torch.exp(scores - scores.max()).sum()
         weights.append(alpha)
-        contexts.append(sum(alpha[i] * annotations[b, i] for i in range(annotations.shape[1])))
+        beta = 1.0
+        if attention.f_beta is not None:                                       # β = 1 / (1 + e^{-(w_β·h + b_β)})
+            beta = 1 / (1 + torch.exp(-(attention.f_beta.weight[0] @ state[b] + attention.f_beta.bias[0])))
+        contexts.append(beta * sum(alpha[i] * annotations[b, i] for i in range(annotations.shape[1])))
     return torch.stack(contexts), torch.stack(weights)
 
 
@@ -111,7 +141,7 @@ def demo(device: torch.device | str = "cpu", seed: int = 0) -> dict:
     image[0, 4:12, 20:28], image[2, 20:28, 4:12] = 1.0, 1.0              # red top right, blue bottom left
     grid = F.avg_pool2d(image[None], 4)                                  # (1, 3, 8, 8)
     annotations = grid.flatten(2).transpose(1, 2).expand(2, -1, -1)      # a_i: (2, 64, 3)
-    attention = SoftAttention(annotation_size=3, state_size=2, align_size=3).to(device)
+    attention = SoftAttention(annotation_size=3, state_size=2, align_size=3, gated=False).to(device)  # the expectation alone
     with torch.no_grad():  # tanh saturates the two unwanted colours at -1 and grades the wanted one
         attention.W_a.weight.copy_(3 * torch.eye(3))
         attention.W_h.weight.copy_(torch.tensor([[0.0, -20.0], [-20.0, -20.0], [-20.0, 0.0]]))

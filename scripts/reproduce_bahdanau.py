@@ -11,7 +11,9 @@ attends over all encoder states.
     python -m scripts.reproduce_bahdanau [--steps 1500] [--device cpu]
 
 writes docs/mechanisms/results/bahdanau-figure-2.csv (token accuracy by source length, greedy
-decoding on held-out sentences) and bahdanau-alignment.json (one sentence's α matrix). The
+decoding on held-out sentences, and RNNsearch's alignment accuracy: the share of output words whose
+largest α falls on the source word they translate) and bahdanau-alignment.json (one sentence's α
+matrix, with the source position each output word translates). The
 site shows these files; building the site never retrains."""
 from __future__ import annotations
 
@@ -36,16 +38,27 @@ MIN_LEN, MAX_LEN = 4, 40
 BUCKETS = [(4, 10), (11, 15), (16, 20), (21, 25), (26, 30), (31, 35), (36, 40)]
 
 
-def translate(sentence: list[int], dictionary: list[int]) -> list[int]:
-    words, out, i = [dictionary[w] for w in sentence], [], 0
+def source_positions(sentence: list[int]) -> list[int]:
+    """For each word of the translation, the source position it translates (translate's swaps)."""
+    out, i = [], 0
     while i < len(sentence):
         if sentence[i] in ADJECTIVES and i + 1 < len(sentence):
-            out += [words[i + 1], words[i]]
+            out += [i + 1, i]
             i += 2
         else:
-            out.append(words[i])
+            out.append(i)
             i += 1
     return out
+
+
+def translate(sentence: list[int], dictionary: list[int]) -> list[int]:
+    return [dictionary[sentence[j]] for j in source_positions(sentence)]
+
+
+def alignment_hits(alignments: torch.Tensor, source: torch.Tensor) -> tuple[int, int]:
+    """(rows whose largest α_ij falls on the source word that output word translates, rows)."""
+    needed = torch.tensor([source_positions(row) for row in source.tolist()])
+    return (alignments.argmax(-1).cpu() == needed).sum().item(), needed.numel()
 
 
 def batch(size: int, generator: torch.Generator, dictionary: list[int], lengths=(MIN_LEN, MAX_LEN)):
@@ -89,17 +102,22 @@ def train(model: nn.Module, steps: int, dictionary: list[int], device, seed: int
 
 
 def evaluate(model: nn.Module, dictionary: list[int], device, seed: int, per_bucket: int = 96) -> list[dict]:
+    """Token accuracy per length bucket and, for RNNsearch, alignment accuracy: the share of output
+    words whose largest attention weight is on the source word they translate."""
     generator, rows = torch.Generator().manual_seed(seed), []
     model.eval()
     for low, high in BUCKETS:
-        correct = total = 0
+        correct = total = aligned = aligned_total = 0
         for _ in range(per_bucket // 32):
             source, _, target, lengths = batch(32, generator, dictionary, (low, high))
-            predicted, _ = greedy(model, source.to(device), source.shape[1])
+            predicted, alignments = greedy(model, source.to(device), source.shape[1])
             correct += (predicted.cpu() == target).sum().item()
             total += target.numel()
+            if alignments is not None:
+                hits, count = alignment_hits(alignments, source)
+                aligned, aligned_total = aligned + hits, aligned_total + count
         rows.append({"model": type(model).__name__, "length": f"{low}-{high}", "token_accuracy": correct / total,
-                     "tokens": total})
+                     "tokens": total, "alignment_accuracy": aligned / aligned_total if aligned_total else ""})
     model.train()
     return rows
 
@@ -132,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "bahdanau-alignment.json").write_text(json.dumps({
         "source": sentence[0].tolist(), "output": predicted[0].tolist(),
         "reference": translate(sentence[0].tolist(), dictionary),
+        "source_positions": source_positions(sentence[0].tolist()),
         "alpha": [[round(a, 4) for a in row] for row in alignment[0].tolist()],
         "run": {"steps": args.steps, "device": str(args.device), "torch": torch.__version__,
                 "machine": f"{platform.machine()}, {torch.get_num_threads()} threads", "train_seconds": seconds,

@@ -54,18 +54,29 @@ assert result["max_error"] < 1e-5
 # %% [markdown]
 # ## A whole decoder
 #
-# `RNNsearch` runs the bidirectional encoder and, for each target position, attends, updates
-# its state and predicts the next word. Untrained, its alignments are near uniform; the
+# `RNNsearch` follows the paper's appendix. The bidirectional encoder reads each sentence
+# packed to its own length, so the backward RNN starts at the last real word, not at the
+# padding, and the first decoder state is $s_0 = \tanh(W_s \overleftarrow{h}_1)$. At each target
+# position the decoder attends with its previous state $s_{i-1}$, predicts the next word from the
+# same $s_{i-1}$, the previous word and the context through a maxout layer,
+# $\tilde t_i = U_o s_{i-1} + V_o E y_{i-1} + C_o c_i$, and only then updates its state,
+# $s_i = f(s_{i-1}, y_{i-1}, c_i)$. The tests compare it with these equations computed one
+# sentence and one step at a time, and check that a source padded with `source_mask` gives the
+# same logits and weights as the sentence alone. Untrained, its alignments are near uniform; the
 # reproduced experiment trains it on a synthetic task.
 
 # %%
 import torch
 torch.manual_seed(0)
 model = mechanism.RNNsearch(source_vocab=12, target_vocab=12)
-source = torch.randint(1, 12, (1, 7))
-logits, alignments = model(source, torch.randint(1, 12, (1, 6)))
+source, target_in = torch.randint(1, 12, (1, 7)), torch.randint(1, 12, (1, 6))
+logits, alignments = model(source, target_in)
 print("logits", tuple(logits.shape), "alignments", tuple(alignments.shape))
 print("each row of α sums to", alignments.sum(-1)[0].tolist())
+padded = torch.cat([source, torch.randint(1, 12, (1, 3))], 1)             # three junk tokens after the sentence
+padded_logits, padded_alignments = model(padded, target_in, source_mask=torch.arange(10)[None] < 7)
+print(f"padded to 10: max |Δ logits| = {(padded_logits - logits).abs().max().item():.1e}, "
+      f"weight on the padding = {padded_alignments[..., 7:].abs().max().item()}")
 
 # %% [markdown]
 # ## The alignment readers remember

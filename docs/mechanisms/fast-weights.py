@@ -42,8 +42,17 @@
 #
 # $$W_t = W_{t-1} + \beta_t\, (v_t - W_{t-1} k_t)\, k_t^\top .$$
 #
-# For a unit key and $\beta_t = 1$, $W_t k_t = v_t$ exactly, whatever was stored before: the new
-# value replaces the old one instead of being added to it.
+# Afterwards $W_t k_t = \bar v_t + \beta_t \lVert k_t\rVert^2 (v_t - \bar v_t)$. So the new value
+# replaces the old one exactly, $W_t k_t = v_t$ whatever was stored before, only when
+# $\beta_t \lVert k_t \rVert_2^2 = 1$: a unit-length key and $\beta_t = 1$. That is a property of how
+# the keys are normalised, not of the rule. Schlag, Irie and Schmidhuber pass queries and keys
+# through a feature map $\phi$ (their DPFP, among others) and then *sum*-normalise them,
+# $k \leftarrow \phi(k) / \sum_j \phi(k)_j$; such a key is non-negative with entries summing to one,
+# so $\lVert k \rVert_2 < 1$ unless it is one-hot, and each write moves $W k$ only part of the way
+# to $v$. The exact overwrite belongs to the convention of DeltaNet as Yang et al. (2024)
+# parallelised it, which scales $q$ and $k$ to unit $L_2$ length; the module's
+# `FastWeightProgrammer` uses that by default and offers Schlag et al.'s form with `keys="dpfp"`
+# (`dpfp`, `sum_normalise` and `schlag_delta_rule` are the pieces). The demos below use unit keys.
 
 # %% [markdown]
 # ## The implementation

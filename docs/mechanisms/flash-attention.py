@@ -50,14 +50,37 @@
 # and discarded, and only the output and the per-row softmax statistics (kept so that the
 # backward pass can recompute the weights) go back to main memory.
 #
+# ## Two loop orders
+#
+# The two papers tile the same computation in different orders, and the order decides what
+# crosses between main memory (HBM) and the chip.
+#
+# **FlashAttention** (2022, Algorithm 1) puts the key/value blocks $K_j, V_j$ in the *outer* loop
+# and the query blocks $Q_i$ in the inner one. A query block's running output $O_i$ and its
+# statistics $\ell_i, m_i$ therefore cannot stay on chip: every inner step reads them from main
+# memory, folds in the tile $S_{ij} = \tau Q_i K_j^\top$ and writes them back, keeping $O_i$
+# normalised:
+#
+# $$O_i \leftarrow \operatorname{diag}(\ell_i^\text{new})^{-1}\big(\operatorname{diag}(\ell_i)\,
+#   e^{m_i - m_i^\text{new}} O_i + e^{\tilde m_{ij} - m_i^\text{new}}\, \tilde P_{ij} V_j\big).$$
+#
+# **FlashAttention-2** ([2023](../../entries/2023-dao-flashattention-2/), Algorithm 1) swaps the
+# loops: query blocks outside, key/value blocks inside. $O_i, \ell_i, m_i$ stay on chip for the
+# whole inner loop, $O_i$ is kept unnormalised (one rescaling by $e^{m^{(j-1)} - m^{(j)}}$ per
+# step), divided by $\ell_i$ once at the end and written once, with the log-sum-exp for the
+# backward pass. Fewer operations outside the matrix products (which run far slower than the
+# tensor cores' matmuls) and fewer writes of $O$ are one reason it is faster; the others,
+# parallelism over the sequence and the split of work between warps, are GPU scheduling that
+# Python cannot show.
+#
 # ## What plain PyTorch can and cannot show
 #
-# The module below does the same arithmetic with the same loop structure: an outer loop over
-# query blocks, an inner loop over key blocks, one $b_q \times b_k$ tile of scores at a time.
-# PyTorch does not let Python code choose on-chip memory, so each tile still passes through
-# main memory and this loop is far *slower* than a fused kernel. What it does show is the
-# exactness and the memory bound: no tensor it creates is larger than a tile or a sequence of
-# vectors. With causal masking, key blocks entirely in the future of a query block are skipped.
+# The module implements both: `flash_attention_1` and `flash_attention_2` (also exported as
+# `tiled_attention`), one $b_q \times b_k$ tile of scores at a time. PyTorch does not let Python
+# code choose on-chip memory, so each tile still passes through main memory and these loops are
+# far *slower* than a fused kernel. What they do show is the exactness, the memory bound (no
+# tensor larger than a tile or a sequence of vectors) and, counted as each algorithm would move
+# it, the main-memory traffic. With causal masking, tiles entirely in the future are skipped.
 #
 # Other ways to make attention cheap change the mathematics instead:
 # low-rank projections ([Linformer](../linformer/)), random features
@@ -95,6 +118,29 @@ axis.set_xlabel("sequence length $L$")
 axis.set_ylabel("largest tensor (elements)")
 axis.legend()
 plt.show()
+
+# %% [markdown]
+# ## What each loop order moves
+#
+# Both functions accept a `Traffic()` counter and add to it, per batch·head, the elements they
+# read from and write to main memory as the papers' algorithms do, and the number of times an
+# output element is scaled outside a matrix product. The tests check these counts against closed
+# forms (`traffic_closed_form`). Here $L = 4096$, $d = 64$, blocks of $128$: both read $K$ and $V$
+# and produce the same output, but FlashAttention writes $O$, $\ell$ and $m$ back after every one of
+# the 32 key blocks.
+
+# %%
+import torch
+
+q, k, v = (torch.randn(1, 4096, 64) for _ in range(3))
+counts = {"FlashAttention": mechanism.Traffic(), "FlashAttention-2": mechanism.Traffic()}
+out_1 = mechanism.flash_attention_1(q, k, v, 128, 128, traffic=counts["FlashAttention"])
+out_2 = mechanism.flash_attention_2(q, k, v, 128, 128, traffic=counts["FlashAttention-2"])
+print(f"max |FA-1 - FA-2| = {(out_1 - out_2).abs().max().item():.1e}")
+print(f"{'':>17} {'HBM reads':>12} {'HBM writes':>12} {'scalings of O':>15}   (elements)")
+for name, count in counts.items():
+    print(f"{name:>17} {count.reads:>12,} {count.writes:>12,} {count.output_scalings:>15,}")
+assert counts == mechanism.traffic_closed_form(4096, 4096, 64, 64, 128, 128)
 
 # %% [markdown]
 # ## The online softmax on its own

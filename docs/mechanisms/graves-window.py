@@ -32,8 +32,10 @@
 # predicted as an offset, and the offset is the exponential of something, so $\kappa_t$ can
 # only move forward along the text. And $\phi$ is not normalised over $u$: the window can
 # look at nothing at all, which is how the network can tell it has run past the last
-# character. In the paper $w_t$ is fed back into the recurrent layers at the next step; the
-# module below is the window alone, taking the hidden states as given.
+# character. In the paper $w_t$, computed from the first layer's $h^1_t$, goes to the second
+# and third recurrent layers at the same step $t$, and to the first layer at step $t + 1$, where
+# it enters $h^1_{t+1}$ as the previous window vector. The module below is the window alone,
+# taking the hidden states as given.
 
 # %% [markdown]
 # ## The implementation

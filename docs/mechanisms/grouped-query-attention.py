@@ -33,8 +33,11 @@
 #   \qquad g(h) = \lfloor h / G \rfloor .$$
 #
 # $H_{kv} = 1$ is multi-query attention and $H_{kv} = H$ is ordinary multi-head attention. The
-# implementation makes no copies: it views the queries as $(B, H_{kv}, G, L, d)$ and lets the
-# keys $(B, H_{kv}, 1, L, d)$ broadcast over the group axis. The tests compare it with PyTorch's
+# implementation makes no copy of the keys or values: it folds the $G$ query heads of a group into
+# the sequence axis, $(B, H, L, d) \to (B, H_{kv}, G L, d)$, so one matrix product per group serves
+# all $G$ heads. (Letting keys viewed as $(B, H_{kv}, 1, L, d)$ broadcast over a group axis looks
+# free but is not: `torch.matmul` materialises the expanded operand, $G$ copies of $K$ and $V$; a
+# test traces every operation and checks that no tensor that large is created.) The tests compare it with PyTorch's
 # `scaled_dot_product_attention(..., enable_gqa=True)` and with keys and values copied to every
 # query head by `repeat_interleave`.
 #

@@ -13,8 +13,11 @@
 # %% [markdown]
 # # Scaled dot-product attention
 #
-# The Transformer's attention is the dot score of [Luong et al.](../luong-attention/) made
-# symmetric and batched. Each position asks with a *query* vector $q_i$, offers a *key* $k_j$ to
+# The Transformer's attention is a dot score, like [Luong et al.](../luong-attention/)'s, computed
+# for all positions at once and scaled. With separate projections for queries and keys the score
+# $q_i^\top k_j$ is not symmetric: $i$ scoring $j$ is not $j$ scoring $i$ (Luong's *general*
+# score $h_t^\top W_a \bar h_s$ is the same bilinear form with $W_a = W^Q {W^K}^\top$ folded into one
+# matrix). Each position asks with a *query* vector $q_i$, offers a *key* $k_j$ to
 # be matched against and a *value* $v_j$ to be read. Stacking them as the rows of $Q$, $K$ and
 # $V$, every query is scored against every key at once, and a softmax along each row gives the
 # weights of the values:

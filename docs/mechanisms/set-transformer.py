@@ -39,6 +39,14 @@
 # - **PMA** $_k(Z) = \mathrm{MAB}(S, \mathrm{rFF}(Z))$: $k$ learned *seed vectors* $S$ attend over
 #   the encoded set and pool it into $k$ vectors.
 #
+# The module follows these equations from the paper, not the authors' released code
+# ([juho-lee/set_transformer](https://github.com/juho-lee/set_transformer), `modules.py`), which
+# departs from them in several places: it divides the scores by $\sqrt{d_V}$, the full width, not
+# by a head's width; its residual adds the projected queries $Q W^Q$ rather than $X$; it has no output
+# projection $W^O$; its feed-forward is a single Linear + ReLU added as a residual; LayerNorm is
+# off unless asked for; and its PMA attends over $Z$ directly, without $\mathrm{rFF}(Z)$. Numbers
+# from a model trained with that code need not match this page's.
+#
 # Nothing in a MAB knows which row is which, except through the rows' contents. Permuting the
 # rows of $X$ permutes the rows of $\mathrm{SAB}(X)$ and $\mathrm{ISAB}(X)$ in the same way
 # (*equivariance*), and leaves $\mathrm{PMA}$'s output, whose rows belong to the seeds, unchanged

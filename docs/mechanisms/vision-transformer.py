@@ -69,8 +69,11 @@ assert result["accuracy"] > 0.9
 # block, averaged over the two heads. Averaged over all held-out images, in this run the first
 # block gives the bright patch hardly more than its even share of $1/16$, while in the second
 # block most of the class token's weight goes to it: by then the patch tokens have been through
-# one round of attention and an MLP, and the class token picks out the one that matters. Another
-# seed can divide the work between the blocks differently. How far a trained model's attention maps
+# one round of attention and an MLP, and the class token picks out the one that matters. That
+# division of work is this run's, not a rule: over seeds 0 to 4 (on a CPU) the accuracy was 1.0
+# every time, and some block always gave the bright patch well over its even share, but which
+# one varied. The second block took it in seeds 0, 2 and 4 (0.49 to 0.62 of the weight), the
+# first in seed 3 (0.50), and in seed 1 neither went beyond 0.13. How far a trained model's attention maps
 # explain its decisions is a separate question; here the task was built so that one patch holds
 # all the evidence.
 

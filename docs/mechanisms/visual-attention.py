@@ -34,6 +34,22 @@
 # The paper only says $f_{att}$ is a multilayer perceptron; the module uses the additive form
 # $w^\top \tanh(W_a a_i + W_h h_{t-1} + b)$.
 #
+# The paper's soft model adds two things ("doubly stochastic attention", section 4.2.1). A gating
+# scalar predicted from the previous state scales the context (the authors report that it made the
+# attention weights put more emphasis on the objects in the image):
+#
+# $$\beta_t = \sigma\big(f_\beta(h_{t-1})\big), \qquad \phi(\{a_i\}, \{\alpha_{ti}\}) = \beta_t \sum_i \alpha_{ti}\, a_i ,$$
+#
+# (`SoftAttention(gated=True)`, the default). And a penalty added to the caption's negative
+# log-likelihood asks every cell to receive, over the $C$ words of the caption, a total weight of
+# about one, so that the model looks at every part of the image at some point:
+#
+# $$\lambda \sum_{i=1}^{L} \Big(1 - \sum_{t=1}^{C} \alpha_{ti}\Big)^2$$
+#
+# (`doubly_stochastic_penalty`). The paper gives no value for $\lambda$; the authors' released
+# training script for COCO uses 1, the module's default. The demos below use the ungated
+# expectation, where the soft context is exactly the mean of the hard ones.
+#
 # Earlier, attention over images meant choosing where to put a small sensor. Larochelle and
 # Hinton combined *foveal glimpses*, sharp at the centre and coarse around it, and the recurrent
 # attention model of Mnih et al. reads each step through a *retina* $\rho(x_t, l_{t-1})$: $k$
@@ -89,7 +105,7 @@ import torch.nn.functional as F
 
 torch.manual_seed(0)
 annotations = F.avg_pool2d(result["image"].permute(2, 0, 1)[None], 4).flatten(2).transpose(1, 2)
-attention = mechanism.SoftAttention(annotation_size=3, state_size=2, align_size=8)
+attention = mechanism.SoftAttention(annotation_size=3, state_size=2, align_size=8, gated=False)  # the expectation alone
 with torch.no_grad():
     soft, alpha = attention(annotations, torch.randn(1, 2))
     generator = torch.Generator().manual_seed(0)

@@ -76,14 +76,25 @@ def test_overlays_are_unions_of_two_different_glyphs(device):
     torch.testing.assert_close(A.sum(1), G[a].sum(1))                 # a shift moves ink, never crops it
 
 
+def check_survival(result):
+    first, last = result["survival"][1], result["survival"][3]
+    assert last["only A"] > 0.9 and last["only B"] < 0.1 and last["shared"] > 0.9
+    assert last["only B"] < first["only B"]                            # iterating helps
+    assert result["swapped"]["only A"] > 0.9 and result["swapped"]["only B"] < 0.1
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_claims_hold_for_other_seeds(seed):
+    """Not one lucky seed: with seeds 0-4, after three passes 0.959-0.966 of A's ink and 0.017-0.021
+    of B's survived (0.104-0.109 of B's after one pass) on the CPU; seeds 1 and 2 are checked here."""
+    check_survival(demo("cpu", seed=seed))
+
+
 def test_demo_runs_and_agrees(device):
     """The page's claims: gating toward A keeps A's ink and removes most of B's, more so with more
     iterations; asking for B does the opposite; the output never exceeds the input."""
     result = demo(device)
     assert result["max_error"] < 1e-5
-    first, last = result["survival"][1], result["survival"][3]
-    assert last["only A"] > 0.9 and last["only B"] < 0.1 and last["shared"] > 0.9
-    assert last["only B"] < first["only B"]                            # iterating helps
-    assert result["swapped"]["only A"] > 0.9 and result["swapped"]["only B"] < 0.1
+    check_survival(result)
     for name in ("toward A", "toward B", "not there"):
         assert torch.all(result["examples"][name] <= result["examples"]["input"])

@@ -190,3 +190,20 @@ def test_demo_runs_and_agrees(device):
     assert result["forward_items"] == [0, 1, 2, 3, 4] and result["backward_items"] == [4, 3, 2, 1, 0]
     assert result["read_error"] < 1e-2                  # soft content lookup with a noisy key, β = 30
     assert result["allocation_error"] < 1e-6 and result["link_error"] < 1e-6
+
+
+def test_the_state_follows_the_inputs_dtype(device):
+    """float64 keys on a memory built without a dtype: no dtype error, a float64 state, and the
+    same result as a memory built in float64."""
+    generator = torch.Generator().manual_seed(8)
+    key, value = (torch.randn(1, 3, generator=generator, dtype=torch.float64).to(device) for _ in range(2))
+    one = torch.ones(1, dtype=torch.float64, device=device)
+    results = []
+    for dtype in (None, torch.float64):
+        dnc = DNCMemory(1, 4, 3, reads=1, device=device, dtype=dtype)
+        dnc.write(key, one, 0.5 * torch.ones_like(key), value, one, one)
+        r, w = dnc.read(key[None], torch.full((1, 1), 5.0, dtype=torch.float64, device=device),
+                        torch.tensor([[[0.2, 0.6, 0.2]]], dtype=torch.float64, device=device))
+        assert r.dtype == w.dtype == dnc.memory.dtype == dnc.link.dtype == torch.float64
+        results.append(r)
+    torch.testing.assert_close(results[0], results[1], **EXACT)

@@ -7,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from runnable.fast_weights import FastWeightProgrammer, delta_rule, demo, fast_weight_programmer, store_then_read
+from runnable.fast_weights import (FastWeightProgrammer, delta_rule, demo, dpfp, elu_plus_one, fast_weight_programmer,
+                                  schlag_delta_rule, store_then_read, sum_normalise)
 
 FLOAT64 = dict(atol=1e-10, rtol=1e-10)  # float64 recurrences of at most a few dozen steps
 
@@ -118,3 +119,70 @@ def test_demo_runs_and_agrees(device):
     assert table[64]["delta5"] > 1 and table[64]["sum"] > 1
     torch.testing.assert_close(result["rewrite"]["delta"], result["b"], **FLOAT64)
     torch.testing.assert_close(result["rewrite"]["sum"], result["a"] + result["b"], **FLOAT64)
+
+
+def test_dpfp_against_the_papers_definition(device):
+    """φ_{(n−1)·2d + i}(x) = r_i r_{(i+n) mod 2d}, r = ReLU([x, −x]), for n = 1..ν, written as loops."""
+    generator = torch.Generator().manual_seed(6)
+    x = torch.randn(3, 5, generator=generator, dtype=torch.float64).to(device)
+    for nu in (1, 2, 3):
+        phi = dpfp(x, nu)
+        assert phi.shape == (3, 2 * 5 * nu)
+        for b in range(3):
+            r = [max(value, 0.0) for value in x[b].tolist()] + [max(-value, 0.0) for value in x[b].tolist()]
+            expected = [r[i] * r[(i + n) % 10] for n in range(1, nu + 1) for i in range(10)]
+            torch.testing.assert_close(phi[b], torch.tensor(expected, dtype=torch.float64, device=device), **FLOAT64)
+
+
+def test_dpfp_dot_products_equal_the_released_codes():
+    """IDSIA/lmtool-fwp's mul_roll_repeat multiplies r by roll(r, +n): the same features in another
+    order, so every φ(k)ᵀφ(q) agrees."""
+    generator = torch.Generator().manual_seed(7)
+    q, k = torch.randn(2, 4, 6, generator=generator, dtype=torch.float64)
+
+    def released(x, n_roll):
+        x = torch.cat([F.relu(x), F.relu(-x)], dim=-1)
+        return torch.cat([x * x.roll(shifts=i, dims=-1) for i in range(1, n_roll + 1)], dim=-1)
+
+    for nu in (1, 2, 3):
+        torch.testing.assert_close(dpfp(q, nu) @ dpfp(k, nu).T, released(q, nu) @ released(k, nu).T, **FLOAT64)
+
+
+def test_sum_normalisation_and_elu_plus_one():
+    x = torch.randn(4, 7, dtype=torch.float64)
+    torch.testing.assert_close(sum_normalise(dpfp(x, 2)).sum(-1), torch.ones(4, dtype=torch.float64), **FLOAT64)
+    torch.testing.assert_close(elu_plus_one(x), torch.where(x > 0, x + 1, torch.exp(x)), **FLOAT64)
+
+
+def test_schlag_delta_rule_is_the_delta_rule_on_sum_normalised_features(device):
+    q, k, v, beta = sequence(device, seed=8)
+    phi_q, phi_k = dpfp(q), dpfp(k)
+    expected = delta_rule(phi_q / phi_q.sum(-1, keepdim=True), phi_k / phi_k.sum(-1, keepdim=True), v, beta)
+    torch.testing.assert_close(schlag_delta_rule(q, k, v, beta), expected, **FLOAT64)
+
+
+def test_exact_overwrite_needs_unit_keys(device):
+    """W_t k_t = v_t after a write with β = 1 holds for L2-normalised keys and fails for Schlag et
+    al.'s sum-normalised DPFP keys (‖k‖₂ < 1): there W_t k_t = v̄_t + ‖k_t‖² (v_t − v̄_t)."""
+    _, k, v, _ = sequence(device, L=12, d_k=16, seed=9)
+    ones = torch.ones(k.shape[:-1], dtype=k.dtype, device=device)
+    unit = F.normalize(k, dim=-1)
+    torch.testing.assert_close(delta_rule(unit, unit, v, ones), v, **FLOAT64)
+    summed = sum_normalise(dpfp(k))
+    short = summed.norm(dim=-1) < 0.99               # all but one-hot features (norm 1), rare at d = 16
+    assert short.float().mean() > 0.9
+    read_back = delta_rule(summed, summed, v, ones)
+    assert (read_back - v).norm(dim=-1)[short].min() > 1e-3
+    # The closed form of the partial write: v̄_t = W_{t−1} k_t, read from the same recurrence one step earlier.
+    W_before_read = delta_rule(summed[..., 1:, :], summed[..., :-1, :], v[..., :-1, :], ones[..., :-1])  # W_{t−1} k_t
+    squared = summed[..., 1:, :].square().sum(-1, keepdim=True)
+    torch.testing.assert_close(read_back[..., 1:, :], W_before_read + squared * (v[..., 1:, :] - W_before_read), **FLOAT64)
+
+
+def test_fast_weight_programmer_with_dpfp_keys(device):
+    torch.manual_seed(10)
+    net = FastWeightProgrammer(6, 4, 3, keys="dpfp", nu=2).to(device, torch.float64)
+    x = torch.randn(2, 7, 6, dtype=torch.float64, device=device)
+    q, k = (sum_normalise(dpfp(f(x), 2)) for f in (net.query, net.key))
+    expected = delta_rule(q, k, net.value(x), torch.sigmoid(net.beta(x))[..., 0])
+    torch.testing.assert_close(net(x), expected, **FLOAT64)

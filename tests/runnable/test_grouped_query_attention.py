@@ -1,6 +1,6 @@
 """Grouped-query attention against torch's SDPA with enable_gqa=True and with keys and values copied
 per query head; multi-query as one group; one head per group as multi-head attention; and the
-mean-pooling conversion against a loop."""
+mean-pooling conversion against a loop; the dispatch-mode probe for copies of K and V."""
 from __future__ import annotations
 
 import pytest
@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from runnable.grouped_query_attention import GroupedQueryAttention, demo, grouped_query_attention, mean_pool_heads
 from runnable.multi_head_attention import MultiHeadAttention
 from runnable.scaled_dot_product_attention import scaled_dot_product_attention
+from tests.runnable.probes import LargestCreated
 
 EXACT = dict(atol=1e-12, rtol=1e-12)   # float64: the same sums, possibly in another order
 FLOAT32 = dict(atol=1e-5, rtol=1e-5)   # float32, head size ≤ 16 (matmul TF32 is off by default)
@@ -106,3 +107,29 @@ def test_demo_runs_and_agrees(device):
     cache = result["cache_bytes_per_token"]
     assert cache == {"MHA": 2 * 32 * 32 * 128 * 2, "GQA-8": 2 * 32 * 8 * 128 * 2, "MQA": 2 * 32 * 1 * 128 * 2}
     assert cache["MHA"] // cache["GQA-8"] == 4 and cache["MHA"] // cache["MQA"] == 32   # H / H_kv
+
+
+def test_no_copy_of_the_keys_or_values_is_made():
+    """The dispatch-mode probe records every tensor an aten op returns: none may be as large as
+    the keys repeated per query head (B·H·L_k·d). Shapes chosen so the scores and the queries are
+    smaller than that, as in decoding (few queries, many keys)."""
+    B, H, H_kv, L_q, L_k, d = 2, 8, 2, 2, 12, 16
+    q, k, v = qkv("cpu", H, H_kv, B=B, L_q=L_q, L_k=L_k, d=d, dtype=torch.float32)
+    repeated = B * H * L_k * d
+    assert B * H * L_q * max(d, L_k) < repeated   # queries, scores, weights and output are all smaller
+    for causal in (False, True):
+        with LargestCreated() as probe:
+            output = grouped_query_attention(q, k, v, causal=causal)
+        assert probe.largest < repeated, f"a tensor of {probe.largest} elements: a copy of K or V per query head"
+        torch.testing.assert_close(output, F.scaled_dot_product_attention(q, k, v, is_causal=causal, enable_gqa=True),
+                                   **FLOAT32)
+
+
+def test_the_probe_sees_the_copy_a_broadcast_makes():
+    """Negative control: the broadcast form (queries (B, H_kv, G, L, d) against keys (B, H_kv, 1, L, d))
+    that this module used before does materialise G copies, and the probe says so."""
+    B, H, H_kv, L_q, L_k, d = 2, 8, 2, 2, 12, 16
+    q, k, v = qkv("cpu", H, H_kv, B=B, L_q=L_q, L_k=L_k, d=d, dtype=torch.float32)
+    with LargestCreated() as probe:
+        scaled_dot_product_attention(q.reshape(B, H_kv, H // H_kv, L_q, d), k[:, :, None], v[:, :, None])
+    assert probe.largest >= B * H * L_k * d

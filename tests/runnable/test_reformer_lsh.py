@@ -131,4 +131,5 @@ def test_demo_runs_and_agrees(device):
     # The page's claims: more buckets score fewer pairs, yet (up to 16) see more of the weight.
     assert all(later < earlier for earlier, later in zip(pairs, pairs[1:]))
     assert all(later > earlier for earlier, later in zip(mass[:5], mass[1:5]))
-    assert mass[4] > 3 * mass[0] and mass[4] / pairs[4] > 4 and max(mass) < 0.6  # one round misses much
+    # One round sees below half of the weight, as the page says (0.43 to 0.45 over seeds 0-5 on the CPU).
+    assert mass[4] > 3 * mass[0] and mass[4] / pairs[4] > 4 and max(mass) < 0.5

@@ -89,11 +89,22 @@ def test_close_pairs_target(device):
     assert count.tolist() == expected
 
 
+def check_learning(result):
+    rn, baseline = result["relation network"], result["sum of objects"]
+    assert rn["mse"] < 0.25 * result["variance"] and rn["within one"] > 0.9
+    assert rn["mse"] < 0.5 * baseline["mse"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_claims_hold_for_other_seeds(seed):
+    """Not one lucky seed: with seeds 0-4 the RN's error was 0.30-0.44 (variance 2.7-2.9, the
+    per-object sum 1.82-2.36, within one 0.975-0.991) on the CPU; seeds 1 and 2 are checked here."""
+    check_learning(demo("cpu", seed=seed))
+
+
 def test_demo_runs_and_agrees(device):
     """The page's claims: the RN learns to count close pairs far better than the per-object sum
     and than the variance (a constant guess); its output ignores the order of the objects."""
     result = demo(device)
-    rn, baseline = result["relation network"], result["sum of objects"]
     assert result["max_error"] < 1e-4 and result["invariance"] < 1e-4
-    assert rn["mse"] < 0.25 * result["variance"] and rn["within one"] > 0.9
-    assert rn["mse"] < 0.5 * baseline["mse"]
+    check_learning(result)

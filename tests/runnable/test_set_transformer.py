@@ -90,13 +90,23 @@ def test_isab_matches_its_definition(device):
     torch.testing.assert_close(isab(X), reference_mab(isab.mab_out, X, H)[0], **EXACT)
 
 
+def check_errors(errors):
+    assert errors["Set Transformer"] < errors["sum pooling"] < errors["constant (median)"]
+    assert errors["Set Transformer"] < 0.25 * errors["constant (median)"]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_claims_hold_for_other_seeds(seed):
+    """Not one lucky seed: with seeds 0-4 the errors were ST 0.015-0.023, sum pooling 0.079-0.161,
+    constant 0.229-0.252 (CPU); seeds 1 and 2 are checked here, seed 0 by the demo test."""
+    check_errors(demo("cpu", seed=seed)["errors"])
+
+
 def test_demo_runs_and_agrees(device):
     """The page's claims: after brief training the Set Transformer predicts the max better than sum
     pooling, both beat a constant, and the symmetries hold in float32."""
     result = demo(device)
-    errors = result["errors"]
-    assert errors["Set Transformer"] < errors["sum pooling"] < errors["constant (median)"]
-    assert errors["Set Transformer"] < 0.25 * errors["constant (median)"]
+    check_errors(result["errors"])
     assert result["invariance"] < 1e-4 and result["equivariance"] < 1e-4
     assert result["shapes"] == [(4, 2, 4, 10), (4, 2, 10, 4)]
     weights = result["pooling_weights"]                                # (8 sets, 2 heads, 10 elements)

@@ -2,6 +2,7 @@
 encoder block against torch's own layer, the model's shapes and gradients, and the trained demo."""
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
@@ -99,11 +100,24 @@ def test_class_token_output_ignores_the_patch_order_only_through_positions(devic
         torch.testing.assert_close(model(images)[0], model(swapped)[0], **TOLERANCE)
 
 
+def check_claims(result):
+    """What holds for every seed tried (0-4 on the CPU): the quadrant is learned (accuracy 1.0 each
+    time), and some block gives the bright patch well over its even share of 1/16 (the larger of the
+    two blocks' shares was 0.13 to 0.62). Which block does it varies with the seed."""
+    assert result["accuracy"] > ACCURACY
+    assert max(result["on_square"]) > 0.1
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_the_claims_hold_for_other_seeds(seed):
+    check_claims(demo("cpu", seed=seed))
+
+
 def test_demo_runs_and_agrees(device):
     result = demo(device)
     assert result["conv_error"] < 1e-10
-    assert result["accuracy"] > ACCURACY
-    # the page's claims for this seed: block 0 gives the bright patch about its even share (0.07 of
+    check_claims(result)
+    # the page's claims for seed 0 only: block 0 gives the bright patch about its even share (0.07 of
     # a uniform 0.0625), block 1 concentrates on it (about 0.6; 0.25 is four times uniform)
     assert result["on_square"][0] < 0.15 and result["on_square"][-1] > 0.25
     share = result["class_attention"].sum(-1)            # patches only: the rest is on the class token itself

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import torch
 
-from runnable.visual_attention import SoftAttention, demo, glimpse, hard_context, naive_glimpse, naive_soft_attention
+from runnable.visual_attention import (SoftAttention, demo, doubly_stochastic_penalty, glimpse, hard_context, naive_glimpse,
+                                      naive_soft_attention)
 
 TOLERANCE = dict(atol=1e-5, rtol=1e-5)  # float32, sums over at most 16 terms
 
@@ -21,13 +22,14 @@ def test_soft_matches_the_loop_with_a_mask(device):
     torch.testing.assert_close(alpha, ref_alpha, **TOLERANCE)
     torch.testing.assert_close(context, ref_context, **TOLERANCE)
     assert torch.all(alpha[~mask] == 0) and torch.all(alpha[2, 15] == 1)
-    torch.testing.assert_close(context[2], annotations[2, 15])
+    beta = torch.sigmoid(attention.f_beta(state[2]))                 # gated by default: β_t a_15
+    torch.testing.assert_close(context[2], beta * annotations[2, 15])
     torch.testing.assert_close(alpha.sum(-1), torch.ones(3, device=device))
 
 
 def test_masked_cells_stay_out_even_when_every_score_is_very_negative(device):
     """A finite fill such as -1e4 would win against real scores below it; -inf never does."""
-    attention = SoftAttention(2, 2, 2).to(device)
+    attention = SoftAttention(2, 2, 2, gated=False).to(device)
     with torch.no_grad():
         attention.W_a.weight.zero_(), attention.W_h.weight.zero_(), attention.W_h.bias.fill_(10.0)
         attention.w.weight.fill_(-1e6)                               # every e_ti ≈ -2e6
@@ -40,7 +42,7 @@ def test_masked_cells_stay_out_even_when_every_score_is_very_negative(device):
 
 def test_equal_scores_give_the_mean_cell(device):
     """Closed form: with w = 0 every e_ti is 0, so α is uniform and ẑ is the mean annotation."""
-    attention = SoftAttention(5, 4, 6).to(device)
+    attention = SoftAttention(5, 4, 6, gated=False).to(device)
     torch.nn.init.zeros_(attention.w.weight)
     annotations = torch.randn(2, 9, 5, device=device)
     context, alpha = attention(annotations, torch.randn(2, 4, device=device))
@@ -59,7 +61,7 @@ def test_batching_does_not_mix_examples(device):
 
 def test_hard_contexts_are_the_sampled_cells_and_average_to_the_soft_context(device):
     torch.manual_seed(3)                                             # drawn on the CPU: same numbers on every device
-    attention = SoftAttention(5, 4, 6).to(device)
+    attention = SoftAttention(5, 4, 6, gated=False).to(device)
     annotations, state = torch.randn(2, 12, 5).to(device), torch.randn(2, 4).to(device)
     context, alpha = attention(annotations, state)
     generator = torch.Generator(device=device).manual_seed(0)
@@ -143,3 +145,48 @@ def test_demo_runs_and_agrees(device):
     assert result["max_error"] < 1e-5 and result["mc_error"] < 0.02 and result["glimpse_error"] < 1e-6
     red, blue = result["weights"]
     assert red[1:3, 5:7].sum() > 0.99 and blue[5:7, 1:3].sum() > 0.99
+
+
+def test_the_gate_scales_the_context_and_leaves_alpha_alone(device):
+    """β_t = σ(f_β(h_{t-1})): with f_β = 0, β = 1/2 exactly; a large bias opens the gate (β → 1),
+    a large negative one closes it; α is the same with or without the gate."""
+    torch.manual_seed(6)
+    gated = SoftAttention(5, 4, 6).to(device)
+    plain = SoftAttention(5, 4, 6, gated=False).to(device)
+    plain.load_state_dict({k: v for k, v in gated.state_dict().items() if not k.startswith("f_beta")})
+    annotations, state = torch.randn(3, 9, 5, device=device), torch.randn(3, 4, device=device)
+    expectation, alpha = plain(annotations, state)
+    with torch.no_grad():
+        gated.f_beta.weight.zero_()
+        for bias, beta in [(0.0, 0.5), (30.0, 1.0), (-30.0, 0.0)]:
+            gated.f_beta.bias.fill_(bias)
+            context, gated_alpha = gated(annotations, state)
+            torch.testing.assert_close(gated_alpha, alpha)
+            torch.testing.assert_close(context, beta * expectation, **TOLERANCE)
+        torch.nn.init.normal_(gated.f_beta.weight)                   # β depends on h_{t-1}: one per example
+        context, _ = gated(annotations, state)
+        beta = torch.sigmoid(state @ gated.f_beta.weight[0] + gated.f_beta.bias)
+        torch.testing.assert_close(context, beta[:, None] * expectation, **TOLERANCE)
+
+
+def test_doubly_stochastic_penalty_against_a_loop_and_closed_forms(device):
+    torch.manual_seed(7)
+    alphas = torch.softmax(torch.randn(2, 5, 6, device=device), -1)   # 2 captions, 5 words, 6 cells
+    step_mask = torch.tensor([[True] * 5, [True] * 3 + [False] * 2], device=device)
+    expected = [sum((1 - sum(alphas[b, t, i] for t in range(5) if step_mask[b, t])) ** 2 for i in range(6))
+                for b in range(2)]
+    torch.testing.assert_close(doubly_stochastic_penalty(alphas, 0.7, step_mask), 0.7 * torch.stack(expected))
+    # C = L words each attending uniformly: every cell gets total weight 1, penalty 0.
+    uniform = torch.full((1, 6, 6), 1 / 6, device=device)
+    torch.testing.assert_close(doubly_stochastic_penalty(uniform), torch.zeros(1, device=device))
+    # All C = 4 words on one cell of 6: (1 − 4)² + 5 · (1 − 0)² = 14.
+    one_cell = torch.zeros(1, 4, 6, device=device)
+    one_cell[..., 2] = 1
+    torch.testing.assert_close(doubly_stochastic_penalty(one_cell), torch.tensor([14.0], device=device))
+
+
+def test_lambda_is_the_authors_value():
+    """The paper states no λ; the authors' released evaluate_coco.py trains with alpha_c = 1."""
+    import inspect
+
+    assert inspect.signature(doubly_stochastic_penalty).parameters["lam"].default == 1.0
