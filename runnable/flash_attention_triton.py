@@ -75,65 +75,108 @@ HEAD_SIZES = (16, 32, 64, 128)
 
 
 @triton.jit
+def load_tile(base, positions, length, HEAD_DIM: tl.constexpr):
+    """Rows `positions` of a contiguous (length, d) matrix: an (n, d) tile.
+    Rows past the end read as zeros."""
+    dims = tl.arange(0, HEAD_DIM)
+    offsets = positions[:, None] * HEAD_DIM + dims[None, :]
+    return tl.load(base + offsets, mask=positions[:, None] < length, other=0.0)
+
+
+@triton.jit
+def store_tile(base, positions, length, tile, HEAD_DIM: tl.constexpr):
+    """Write an (n, d) tile to rows `positions`, in the matrix's dtype; rows past the end are dropped."""
+    dims = tl.arange(0, HEAD_DIM)
+    offsets = positions[:, None] * HEAD_DIM + dims[None, :]
+    tl.store(base + offsets, tile.to(base.dtype.element_ty), mask=positions[:, None] < length)
+
+
+@triton.jit
+def scaled_scores(q, k, rows, keys, len_k, qk_scale,
+                  CAUSAL: tl.constexpr, RAGGED_K: tl.constexpr):
+    """S' = τ log₂e Q_i K_jᵀ (B_r, B_c), and −∞ where query i may not see key j."""
+    s = tl.dot(q, tl.trans(k)) * qk_scale
+    # Compile-time branches: full attention over a multiple of B_c keys has no mask at all.
+    if CAUSAL:
+        # Query i sees keys j ≤ i, and never a padding key past L_k.
+        visible = (keys[None, :] <= rows[:, None]) & (keys[None, :] < len_k)
+        s = tl.where(visible, s, float("-inf"))
+    elif RAGGED_K:
+        s = tl.where(keys[None, :] < len_k, s, float("-inf"))
+    return s
+
+
+@triton.jit
 def flash_forward_kernel(Q, K, V, O, L, scale, len_q, len_k,
-                         HEAD_DIM: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr,
-                         CAUSAL: tl.constexpr, RAGGED_K: tl.constexpr):
-    """Algorithm 1 for one tile row: O_i and L_i for B_r queries of one (batch, head)."""
-    i = tl.program_id(0)                                   # the tile row: Algorithm 1's outer loop, in parallel
-    head = tl.program_id(1).to(tl.int64)                   # one (batch, head) pair: a contiguous (L, d) slab
+                         HEAD_DIM: tl.constexpr, BLOCK_R: tl.constexpr,
+                         BLOCK_C: tl.constexpr, CAUSAL: tl.constexpr,
+                         RAGGED_K: tl.constexpr):
+    """Algorithm 1 for one tile row i: O_i and L_i, B_r queries of one (batch, head)."""
+    # Algorithm 1's loop over i runs in parallel: one program per (i, batch·head).
+    i = tl.program_id(0)
+    head = tl.program_id(1).to(tl.int64)
+    # Contiguous (B·H, L, d) tensors: one head's rows are one slab of L·d numbers.
     Q += head * len_q * HEAD_DIM
     O += head * len_q * HEAD_DIM
     K += head * len_k * HEAD_DIM
     V += head * len_k * HEAD_DIM
-    rows = i * BLOCK_R + tl.arange(0, BLOCK_R)             # (B_r,) query positions
-    cols = tl.arange(0, BLOCK_C)                           # (B_c,) key positions within a tile
-    dims = tl.arange(0, HEAD_DIM)                          # (d,)
-    q = tl.load(Q + rows[:, None] * HEAD_DIM + dims[None, :], mask=rows[:, None] < len_q, other=0.0)  # Q_i (B_r, d): on chip throughout
-    m = tl.full([BLOCK_R], float("-inf"), tl.float32)      # m_i^(0) = −∞ (base-2 units)
-    ell = tl.zeros([BLOCK_R], tl.float32)                  # ℓ_i^(0) = 0
-    acc = tl.zeros([BLOCK_R, HEAD_DIM], tl.float32)        # O_i^(0) = 0, unnormalised, float32
-    qk_scale = scale * LOG2_E                              # τ log₂e: exp(τ x) = exp2(τ log₂e x)
+    rows = i * BLOCK_R + tl.arange(0, BLOCK_R)              # (B_r,) query positions
+    # Q_i (B_r, d): loaded once, on chip for the whole loop.
+    q = load_tile(Q, rows, len_q, HEAD_DIM)
+    # m_i = −∞, ℓ_i = 0 and the unnormalised O_i = 0, in float32 whatever the inputs.
+    m = tl.full([BLOCK_R], float("-inf"), tl.float32)
+    ell = tl.zeros([BLOCK_R], tl.float32)
+    acc = tl.zeros([BLOCK_R, HEAD_DIM], tl.float32)
+    # τ log₂e: exp(τ x) = exp2(τ log₂e · x); m is kept in these base-2 units.
+    qk_scale = scale * LOG2_E
     end = len_k
     if CAUSAL:
-        end = tl.minimum(len_k, (i + 1) * BLOCK_R)         # later key tiles are all in this tile's future
-    for start in range(0, end, BLOCK_C):                   # j = 1 … T_c
-        keys = start + cols
-        k = tl.load(K + keys[:, None] * HEAD_DIM + dims[None, :], mask=keys[:, None] < len_k, other=0.0)  # K_j (B_c, d)
-        v = tl.load(V + keys[:, None] * HEAD_DIM + dims[None, :], mask=keys[:, None] < len_k, other=0.0)  # V_j (B_c, d)
-        s = tl.dot(q, tl.trans(k)) * qk_scale              # S' = τ log₂e Q_i K_jᵀ (B_r, B_c), float32
-        if CAUSAL:                                         # compile-time branches: no mask code when none is needed
-            s = tl.where((keys[None, :] <= rows[:, None]) & (keys[None, :] < len_k), s, float("-inf"))
-        elif RAGGED_K:
-            s = tl.where(keys[None, :] < len_k, s, float("-inf"))
-        m_new = tl.maximum(m, tl.max(s, 1))                # m_i^(j) = max(m_i^(j−1), rowmax S_i^(j))
-        p = tl.exp2(s - m_new[:, None])                    # P̃_i^(j) = exp(S_i^(j) − m_i^(j)) ≤ 1
-        alpha = tl.exp2(m - m_new)                         # e^{m_i^(j−1) − m_i^(j)}: rescales what came before
-        ell = alpha * ell + tl.sum(p, 1)                   # ℓ_i^(j) = e^{…} ℓ_i^(j−1) + rowsum P̃_i^(j)
-        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)  # O_i^(j) = diag(e^{…}) O_i^(j−1) + P̃_i^(j) V_j
+        # Key tiles past this tile row's last query are wholly in its future.
+        end = tl.minimum(len_k, (i + 1) * BLOCK_R)
+    for start in range(0, end, BLOCK_C):                    # j = 1 … T_c
+        keys = start + tl.arange(0, BLOCK_C)                # (B_c,) key positions
+        k = load_tile(K, keys, len_k, HEAD_DIM)             # K_j (B_c, d)
+        v = load_tile(V, keys, len_k, HEAD_DIM)             # V_j (B_c, d)
+        # S_i^(j) = τ Q_i K_jᵀ, in base-2 units
+        s = scaled_scores(q, k, rows, keys, len_k, qk_scale, CAUSAL, RAGGED_K)
+        # m_i^(j) = max(m_i^(j−1), rowmax S_i^(j))
+        m_new = tl.maximum(m, tl.max(s, 1))
+        # P̃_i^(j) = exp(S_i^(j) − m_i^(j)): every entry ≤ 1, nothing overflows
+        p = tl.exp2(s - m_new[:, None])
+        # exp(m_i^(j−1) − m_i^(j)) brings the earlier tiles to the new maximum
+        alpha = tl.exp2(m - m_new)
+        # ℓ_i^(j) = exp(m_i^(j−1) − m_i^(j)) ℓ_i^(j−1) + rowsum P̃_i^(j)
+        ell = alpha * ell + tl.sum(p, 1)
+        # O_i^(j) = diag(exp(m_i^(j−1) − m_i^(j))) O_i^(j−1) + P̃_i^(j) V_j
+        acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)
         m = m_new
-    acc = acc / ell[:, None]                               # O_i = diag(ℓ_i)⁻¹ O_i^(T_c): one division per row, at the end
-    tl.store(O + rows[:, None] * HEAD_DIM + dims[None, :], acc.to(O.dtype.element_ty), mask=rows[:, None] < len_q)
-    tl.store(L + head * len_q + rows, (m + tl.log2(ell)) * LN_2, mask=rows < len_q)  # L_i = m_i + log ℓ_i
+    # O_i = diag(ℓ_i)⁻¹ O_i^(T_c): one division per row, after the loop
+    store_tile(O, rows, len_q, acc / ell[:, None], HEAD_DIM)
+    # L_i = m_i + log ℓ_i, back in natural logs: ln 2 · (m'_i + log₂ ℓ_i)
+    tl.store(L + head * len_q + rows, (m + tl.log2(ell)) * LN_2, mask=rows < len_q)
 
 
 @triton.jit
-def flash_backward_preprocess_kernel(O, dO, D, len_q, HEAD_DIM: tl.constexpr, BLOCK_R: tl.constexpr):
-    """D_i = rowsum(dO_i ∘ O_i) for one tile of B_r rows: the term every dS_i^(j) subtracts."""
+def flash_backward_preprocess_kernel(O, dO, D, len_q,
+                                     HEAD_DIM: tl.constexpr, BLOCK_R: tl.constexpr):
+    """D_i = rowsum(dO_i ∘ O_i) for one tile of B_r rows."""
     head = tl.program_id(1).to(tl.int64)
     rows = tl.program_id(0) * BLOCK_R + tl.arange(0, BLOCK_R)
-    dims = tl.arange(0, HEAD_DIM)
-    tile = head * len_q * HEAD_DIM + rows[:, None] * HEAD_DIM + dims[None, :]
-    o = tl.load(O + tile, mask=rows[:, None] < len_q, other=0.0).to(tl.float32)
-    do = tl.load(dO + tile, mask=rows[:, None] < len_q, other=0.0).to(tl.float32)
-    tl.store(D + head * len_q + rows, tl.sum(o * do, 1), mask=rows < len_q)
+    o = load_tile(O + head * len_q * HEAD_DIM, rows, len_q, HEAD_DIM)
+    do = load_tile(dO + head * len_q * HEAD_DIM, rows, len_q, HEAD_DIM)
+    # D_i = rowsum(dO_i ∘ O_i), in float32
+    delta = tl.sum(o.to(tl.float32) * do.to(tl.float32), 1)
+    tl.store(D + head * len_q + rows, delta, mask=rows < len_q)
 
 
 @triton.jit
 def flash_backward_dkdv_kernel(Q, K, V, dO, L, D, dK, dV, scale, len_q, len_k,
-                               HEAD_DIM: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr,
-                               CAUSAL: tl.constexpr, RAGGED_K: tl.constexpr):
-    """Algorithm 2 for one key tile: dK_j and dV_j, summed over the query tiles i that see it."""
-    j = tl.program_id(0)                                   # the key tile: Algorithm 2's outer loop, in parallel
+                               HEAD_DIM: tl.constexpr, BLOCK_R: tl.constexpr,
+                               BLOCK_C: tl.constexpr, CAUSAL: tl.constexpr,
+                               RAGGED_K: tl.constexpr):
+    """Algorithm 2 for one key tile j: dK_j and dV_j, summed over the query tiles."""
+    # Algorithm 2's loop over j runs in parallel: one program per (j, batch·head).
+    j = tl.program_id(0)
     head = tl.program_id(1).to(tl.int64)
     Q += head * len_q * HEAD_DIM
     dO += head * len_q * HEAD_DIM
@@ -141,75 +184,77 @@ def flash_backward_dkdv_kernel(Q, K, V, dO, L, D, dK, dV, scale, len_q, len_k,
     D += head * len_q
     K += head * len_k * HEAD_DIM
     V += head * len_k * HEAD_DIM
-    keys = j * BLOCK_C + tl.arange(0, BLOCK_C)             # (B_c,)
-    dims = tl.arange(0, HEAD_DIM)
-    kv_tile = keys[:, None] * HEAD_DIM + dims[None, :]
-    k = tl.load(K + kv_tile, mask=keys[:, None] < len_k, other=0.0)  # K_j (B_c, d): on chip throughout
-    v = tl.load(V + kv_tile, mask=keys[:, None] < len_k, other=0.0)  # V_j (B_c, d)
-    dk = tl.zeros([BLOCK_C, HEAD_DIM], tl.float32)         # dK_j = 0
-    dv = tl.zeros([BLOCK_C, HEAD_DIM], tl.float32)         # dV_j = 0
+    keys = j * BLOCK_C + tl.arange(0, BLOCK_C)              # (B_c,) key positions
+    # K_j, V_j (B_c, d): loaded once, on chip for the whole loop.
+    k = load_tile(K, keys, len_k, HEAD_DIM)
+    v = load_tile(V, keys, len_k, HEAD_DIM)
+    # dK_j = 0, dV_j = 0, in float32
+    dk = tl.zeros([BLOCK_C, HEAD_DIM], tl.float32)
+    dv = tl.zeros([BLOCK_C, HEAD_DIM], tl.float32)
     qk_scale = scale * LOG2_E
     begin = 0
     if CAUSAL:
-        begin = (j * BLOCK_C // BLOCK_R) * BLOCK_R         # earlier query tiles see none of these keys
-    for start in range(begin, len_q, BLOCK_R):             # i = 1 … T_r
-        rows = start + tl.arange(0, BLOCK_R)
-        q_tile = rows[:, None] * HEAD_DIM + dims[None, :]
-        # Rows past L_q load zeros (dO = 0 there), so they add nothing to dK or dV.
-        q = tl.load(Q + q_tile, mask=rows[:, None] < len_q, other=0.0)    # Q_i (B_r, d)
-        do = tl.load(dO + q_tile, mask=rows[:, None] < len_q, other=0.0)  # dO_i (B_r, d)
-        lse = tl.load(L + rows, mask=rows < len_q, other=0.0)             # L_i (B_r,)
-        delta = tl.load(D + rows, mask=rows < len_q, other=0.0)           # D_i (B_r,)
-        s = tl.dot(q, tl.trans(k)) * qk_scale              # S' = τ log₂e Q_i K_jᵀ (B_r, B_c)
-        if CAUSAL:
-            s = tl.where((keys[None, :] <= rows[:, None]) & (keys[None, :] < len_k), s, float("-inf"))
-        elif RAGGED_K:
-            s = tl.where(keys[None, :] < len_k, s, float("-inf"))
-        p = tl.exp2(s - lse[:, None] * LOG2_E)             # P_i^(j) = exp(S_i^(j) − L_i): the softmax itself
-        dv += tl.dot(tl.trans(p.to(do.dtype)), do)         # dV_j += P_i^(j)ᵀ dO_i
-        dp = tl.dot(do, tl.trans(v))                       # dP_i^(j) = dO_i V_jᵀ (B_r, B_c)
-        ds = p * (dp - delta[:, None])                     # dS_i^(j) = P_i^(j) ∘ (dP_i^(j) − D_i)
-        dk += tl.dot(tl.trans(ds.to(q.dtype)), q)          # dK_j += dS_i^(j)ᵀ Q_i (τ applied once, below)
-    tl.store(dK + head * len_k * HEAD_DIM + kv_tile, (dk * scale).to(dK.dtype.element_ty), mask=keys[:, None] < len_k)
-    tl.store(dV + head * len_k * HEAD_DIM + kv_tile, dv.to(dV.dtype.element_ty), mask=keys[:, None] < len_k)
+        # Query tiles wholly before this key tile see none of its keys.
+        begin = (j * BLOCK_C // BLOCK_R) * BLOCK_R
+    for start in range(begin, len_q, BLOCK_R):              # i = 1 … T_r
+        rows = start + tl.arange(0, BLOCK_R)                # (B_r,) query positions
+        # Q_i, dO_i (B_r, d); L_i, D_i (B_r,). Rows past L_q read zeros: with
+        # dO_i = 0 and D_i = 0 there, they add nothing to dK_j or dV_j.
+        q = load_tile(Q, rows, len_q, HEAD_DIM)
+        do = load_tile(dO, rows, len_q, HEAD_DIM)
+        lse = tl.load(L + rows, mask=rows < len_q, other=0.0)
+        delta = tl.load(D + rows, mask=rows < len_q, other=0.0)
+        s = scaled_scores(q, k, rows, keys, len_k, qk_scale, CAUSAL, RAGGED_K)
+        # P_i^(j) = exp(S_i^(j) − L_i): the attention weights, recomputed
+        p = tl.exp2(s - lse[:, None] * LOG2_E)
+        # dV_j ← dV_j + P_i^(j)ᵀ dO_i
+        dv += tl.dot(tl.trans(p.to(do.dtype)), do)
+        # dP_i^(j) = dO_i V_jᵀ (B_r, B_c)
+        dp = tl.dot(do, tl.trans(v))
+        # dS_i^(j) = P_i^(j) ∘ (dP_i^(j) − D_i)
+        ds = p * (dp - delta[:, None])
+        # dK_j ← dK_j + dS_i^(j)ᵀ Q_i   (times τ once, at the end)
+        dk += tl.dot(tl.trans(ds.to(q.dtype)), q)
+    store_tile(dK + head * len_k * HEAD_DIM, keys, len_k, dk * scale, HEAD_DIM)
+    store_tile(dV + head * len_k * HEAD_DIM, keys, len_k, dv, HEAD_DIM)
 
 
 @triton.jit
 def flash_backward_dq_kernel(Q, K, V, dO, L, D, dQ, scale, len_q, len_k,
-                             HEAD_DIM: tl.constexpr, BLOCK_R: tl.constexpr, BLOCK_C: tl.constexpr,
-                             CAUSAL: tl.constexpr, RAGGED_K: tl.constexpr):
-    """dQ_i = τ Σ_j dS_i^(j) K_j for one query tile, recomputing S and P tile by tile."""
+                             HEAD_DIM: tl.constexpr, BLOCK_R: tl.constexpr,
+                             BLOCK_C: tl.constexpr, CAUSAL: tl.constexpr,
+                             RAGGED_K: tl.constexpr):
+    """dQ_i = τ Σ_j dS_i^(j) K_j for one query tile i, recomputing S, P and dS."""
     i = tl.program_id(0)
     head = tl.program_id(1).to(tl.int64)
+    Q += head * len_q * HEAD_DIM
+    dO += head * len_q * HEAD_DIM
+    dQ += head * len_q * HEAD_DIM
     K += head * len_k * HEAD_DIM
     V += head * len_k * HEAD_DIM
-    rows = i * BLOCK_R + tl.arange(0, BLOCK_R)
-    cols = tl.arange(0, BLOCK_C)
-    dims = tl.arange(0, HEAD_DIM)
-    q_tile = head * len_q * HEAD_DIM + rows[:, None] * HEAD_DIM + dims[None, :]
-    q = tl.load(Q + q_tile, mask=rows[:, None] < len_q, other=0.0)           # Q_i (B_r, d)
-    do = tl.load(dO + q_tile, mask=rows[:, None] < len_q, other=0.0)         # dO_i (B_r, d)
-    lse = tl.load(L + head * len_q + rows, mask=rows < len_q, other=0.0)     # L_i
-    delta = tl.load(D + head * len_q + rows, mask=rows < len_q, other=0.0)   # D_i
+    rows = i * BLOCK_R + tl.arange(0, BLOCK_R)              # (B_r,) query positions
+    # Q_i, dO_i (B_r, d) and L_i, D_i (B_r,): on chip for the whole loop.
+    q = load_tile(Q, rows, len_q, HEAD_DIM)
+    do = load_tile(dO, rows, len_q, HEAD_DIM)
+    lse = tl.load(L + head * len_q + rows, mask=rows < len_q, other=0.0)
+    delta = tl.load(D + head * len_q + rows, mask=rows < len_q, other=0.0)
     dq = tl.zeros([BLOCK_R, HEAD_DIM], tl.float32)
     qk_scale = scale * LOG2_E
     end = len_k
     if CAUSAL:
         end = tl.minimum(len_k, (i + 1) * BLOCK_R)
-    for start in range(0, end, BLOCK_C):                   # j = 1 … T_c
-        keys = start + cols
-        k = tl.load(K + keys[:, None] * HEAD_DIM + dims[None, :], mask=keys[:, None] < len_k, other=0.0)  # K_j
-        v = tl.load(V + keys[:, None] * HEAD_DIM + dims[None, :], mask=keys[:, None] < len_k, other=0.0)  # V_j
-        s = tl.dot(q, tl.trans(k)) * qk_scale
-        if CAUSAL:
-            s = tl.where((keys[None, :] <= rows[:, None]) & (keys[None, :] < len_k), s, float("-inf"))
-        elif RAGGED_K:
-            s = tl.where(keys[None, :] < len_k, s, float("-inf"))
-        p = tl.exp2(s - lse[:, None] * LOG2_E)             # P_i^(j) = exp(S_i^(j) − L_i)
-        dp = tl.dot(do, tl.trans(v))                       # dP_i^(j) = dO_i V_jᵀ
-        ds = p * (dp - delta[:, None])                     # dS_i^(j) = P_i^(j) ∘ (dP_i^(j) − D_i)
-        dq += tl.dot(ds.to(k.dtype), k)                    # dQ_i += dS_i^(j) K_j
-    tl.store(dQ + q_tile, (dq * scale).to(dQ.dtype.element_ty), mask=rows[:, None] < len_q)
+    for start in range(0, end, BLOCK_C):                    # j = 1 … T_c
+        keys = start + tl.arange(0, BLOCK_C)
+        k = load_tile(K, keys, len_k, HEAD_DIM)
+        v = load_tile(V, keys, len_k, HEAD_DIM)
+        s = scaled_scores(q, k, rows, keys, len_k, qk_scale, CAUSAL, RAGGED_K)
+        # P_i^(j) = exp(S_i^(j) − L_i)
+        p = tl.exp2(s - lse[:, None] * LOG2_E)
+        # dS_i^(j) = P_i^(j) ∘ (dO_i V_jᵀ − D_i)
+        ds = p * (tl.dot(do, tl.trans(v)) - delta[:, None])
+        # dQ_i ← dQ_i + dS_i^(j) K_j   (times τ once, at the end)
+        dq += tl.dot(ds.to(k.dtype), k)
+    store_tile(dQ, rows, len_q, dq * scale, HEAD_DIM)
 
 
 def _launch(kernel, device: torch.device, grid):

@@ -70,14 +70,13 @@ print(f"triton {triton.__version__}, torch {torch.__version__}: kernels run in {
 #
 # | kernel line | Algorithm 1 |
 # |---|---|
-# | `s = tl.dot(q, tl.trans(k)) * qk_scale` | $S_i^{(j)} = Q_i K_j^\top$ (scaled, in base-2 units) |
-# | `tl.where(..., s, float("-inf"))` | causal mask and the ragged last tile: weight $e^{-\infty} = 0$ |
+# | `s = scaled_scores(q, k, ...)` | $S_i^{(j)} = \tau Q_i K_j^\top$ (in base-2 units), $-\infty$ where masked |
 # | `m_new = tl.maximum(m, tl.max(s, 1))` | $m_i^{(j)} = \max\big(m_i^{(j-1)}, \operatorname{rowmax} S_i^{(j)}\big)$ |
 # | `p = tl.exp2(s - m_new[:, None])` | $\tilde P_i^{(j)} = \exp\big(S_i^{(j)} - m_i^{(j)}\big)$ |
 # | `alpha = tl.exp2(m - m_new)` | $e^{m_i^{(j-1)} - m_i^{(j)}}$ |
 # | `ell = alpha * ell + tl.sum(p, 1)` | $\ell_i^{(j)} = e^{m_i^{(j-1)} - m_i^{(j)}}\,\ell_i^{(j-1)} + \operatorname{rowsum} \tilde P_i^{(j)}$ |
 # | `acc = acc * alpha[:, None] + tl.dot(p.to(v.dtype), v)` | $O_i^{(j)} = \operatorname{diag}\big(e^{m_i^{(j-1)} - m_i^{(j)}}\big) O_i^{(j-1)} + \tilde P_i^{(j)} V_j$ |
-# | `acc = acc / ell[:, None]` | $O_i = \operatorname{diag}(\ell_i^{(T_c)})^{-1} O_i^{(T_c)}$ |
+# | `store_tile(O, ..., acc / ell[:, None], ...)` | $O_i = \operatorname{diag}(\ell_i^{(T_c)})^{-1} O_i^{(T_c)}$ |
 # | `tl.store(L + ..., (m + tl.log2(ell)) * LN_2)` | $L_i = m_i^{(T_c)} + \log \ell_i^{(T_c)}$ |
 #
 # Two of FlashAttention-2's changes to the original algorithm are visible here. The output stays
@@ -88,14 +87,27 @@ print(f"triton {triton.__version__}, torch {torch.__version__}: kernels run in {
 # both matrix products of the loop run on tensor cores in float16 or bfloat16 and accumulate in
 # float32.
 #
-# Masks cost nothing where they are not needed: `CAUSAL` and `RAGGED_K` are compile-time
-# constants (`tl.constexpr`), so full attention over a multiple of $B_c$ keys compiles with no
-# mask at all. With a causal mask, the loop stops at the diagonal: key tiles wholly in the
-# future of the tile row are never loaded. (`triton.jit` wraps each kernel in an object that
-# Triton launches; `.fn` is the Python function inside, whose source is shown.)
+# With a causal mask, the loop stops at the diagonal: key tiles wholly in the future of the tile
+# row are never loaded. (`triton.jit` wraps each kernel in an object that Triton launches; `.fn`
+# is the Python function inside, whose source is shown.)
 
 # %%
 show_source(mechanism.flash_forward_kernel.fn)
+
+# %% [markdown]
+# Three small device functions, inlined by the compiler into every kernel that calls them, keep
+# the kernels to the algorithm. The tensors are contiguous, so one head's $Q$ is an $L_q \times d$
+# slab and a tile of rows is a block of pointers; lengths need not be multiples of the tiles, so
+# loads past the end read zeros and stores past it are dropped. `scaled_scores` computes the
+# scores of a tile and masks them: $-\infty$, whose weight $e^{-\infty}$ is exactly zero, for
+# keys in a query's future and for the padding keys of a ragged last tile. `CAUSAL` and
+# `RAGGED_K` are compile-time constants (`tl.constexpr`), so full attention over a multiple of
+# $B_c$ keys compiles with no mask at all.
+
+# %%
+show_source(mechanism.load_tile.fn)
+show_source(mechanism.store_tile.fn)
+show_source(mechanism.scaled_scores.fn)
 
 # %% [markdown]
 # For causal attention, each tile row visits only the key tiles up to the diagonal. Below, for
@@ -141,6 +153,10 @@ show_source(mechanism.flash_backward_preprocess_kernel.fn)
 # | `ds = p * (dp - delta[:, None])` | $dS_i^{(j)} = P_i^{(j)} \circ \big(dP_i^{(j)} - D_i\big)$ |
 # | `dk += tl.dot(tl.trans(ds.to(q.dtype)), q)` | $dK_j \mathrel{+}= (dS_i^{(j)})^\top Q_i$ |
 # | `dk * scale` at the store | the softmax scale: $S = \tau Q K^\top$ gives $dK = \tau\, dS^\top Q$ |
+#
+# Rows past $L_q$ in a ragged last query tile read zeros for $Q_i$, $dO_i$, $L_i$ and $D_i$;
+# with $dO_i = 0$ and $D_i = 0$ their $dS$ and their share of $dV_j$ vanish, so no row mask is
+# needed here.
 
 # %%
 show_source(mechanism.flash_backward_dkdv_kernel.fn)
