@@ -120,10 +120,10 @@ def flash_forward_kernel(Q, K, V, O, L, scale, len_q, len_k,
     O += head * len_q * HEAD_DIM
     K += head * len_k * HEAD_DIM
     V += head * len_k * HEAD_DIM
-    rows = i * BLOCK_R + tl.arange(0, BLOCK_R)              # (B_r,) query positions
-    # Q_i (B_r, d): loaded once, on chip for the whole loop.
+    # Q_i (B_r, d), the queries at positions `rows`: loaded once, on chip throughout.
+    rows = i * BLOCK_R + tl.arange(0, BLOCK_R)
     q = load_tile(Q, rows, len_q, HEAD_DIM)
-    # m_i = −∞, ℓ_i = 0 and the unnormalised O_i = 0, in float32 whatever the inputs.
+    # m_i = −∞, ℓ_i = 0, unnormalised O_i = 0: float32 whatever the inputs.
     m = tl.full([BLOCK_R], float("-inf"), tl.float32)
     ell = tl.zeros([BLOCK_R], tl.float32)
     acc = tl.zeros([BLOCK_R, HEAD_DIM], tl.float32)
@@ -133,11 +133,13 @@ def flash_forward_kernel(Q, K, V, O, L, scale, len_q, len_k,
     if CAUSAL:
         # Key tiles past this tile row's last query are wholly in its future.
         end = tl.minimum(len_k, (i + 1) * BLOCK_R)
-    for start in range(0, end, BLOCK_C):                    # j = 1 … T_c
-        keys = start + tl.arange(0, BLOCK_C)                # (B_c,) key positions
-        k = load_tile(K, keys, len_k, HEAD_DIM)             # K_j (B_c, d)
-        v = load_tile(V, keys, len_k, HEAD_DIM)             # V_j (B_c, d)
-        # S_i^(j) = τ Q_i K_jᵀ, in base-2 units
+    # j = 1 … T_c
+    for start in range(0, end, BLOCK_C):
+        # K_j, V_j (B_c, d): the keys and values at positions `keys`
+        keys = start + tl.arange(0, BLOCK_C)
+        k = load_tile(K, keys, len_k, HEAD_DIM)
+        v = load_tile(V, keys, len_k, HEAD_DIM)
+        # S_i^(j) = τ Q_i K_jᵀ (B_r, B_c), in base-2 units
         s = scaled_scores(q, k, rows, keys, len_k, qk_scale, CAUSAL, RAGGED_K)
         # m_i^(j) = max(m_i^(j−1), rowmax S_i^(j))
         m_new = tl.maximum(m, tl.max(s, 1))
@@ -184,8 +186,8 @@ def flash_backward_dkdv_kernel(Q, K, V, dO, L, D, dK, dV, scale, len_q, len_k,
     D += head * len_q
     K += head * len_k * HEAD_DIM
     V += head * len_k * HEAD_DIM
-    keys = j * BLOCK_C + tl.arange(0, BLOCK_C)              # (B_c,) key positions
-    # K_j, V_j (B_c, d): loaded once, on chip for the whole loop.
+    # K_j, V_j (B_c, d), at key positions `keys`: loaded once, on chip throughout.
+    keys = j * BLOCK_C + tl.arange(0, BLOCK_C)
     k = load_tile(K, keys, len_k, HEAD_DIM)
     v = load_tile(V, keys, len_k, HEAD_DIM)
     # dK_j = 0, dV_j = 0, in float32
@@ -196,10 +198,11 @@ def flash_backward_dkdv_kernel(Q, K, V, dO, L, D, dK, dV, scale, len_q, len_k,
     if CAUSAL:
         # Query tiles wholly before this key tile see none of its keys.
         begin = (j * BLOCK_C // BLOCK_R) * BLOCK_R
-    for start in range(begin, len_q, BLOCK_R):              # i = 1 … T_r
-        rows = start + tl.arange(0, BLOCK_R)                # (B_r,) query positions
-        # Q_i, dO_i (B_r, d); L_i, D_i (B_r,). Rows past L_q read zeros: with
-        # dO_i = 0 and D_i = 0 there, they add nothing to dK_j or dV_j.
+    # i = 1 … T_r
+    for start in range(begin, len_q, BLOCK_R):
+        # Q_i, dO_i (B_r, d) and L_i, D_i (B_r,) at positions `rows`. Rows past
+        # L_q read zeros: with dO_i = 0 and D_i = 0 they add nothing to dK_j, dV_j.
+        rows = start + tl.arange(0, BLOCK_R)
         q = load_tile(Q, rows, len_q, HEAD_DIM)
         do = load_tile(dO, rows, len_q, HEAD_DIM)
         lse = tl.load(L + rows, mask=rows < len_q, other=0.0)
@@ -232,8 +235,8 @@ def flash_backward_dq_kernel(Q, K, V, dO, L, D, dQ, scale, len_q, len_k,
     dQ += head * len_q * HEAD_DIM
     K += head * len_k * HEAD_DIM
     V += head * len_k * HEAD_DIM
-    rows = i * BLOCK_R + tl.arange(0, BLOCK_R)              # (B_r,) query positions
-    # Q_i, dO_i (B_r, d) and L_i, D_i (B_r,): on chip for the whole loop.
+    # Q_i, dO_i (B_r, d) and L_i, D_i (B_r,) at positions `rows`: on chip throughout.
+    rows = i * BLOCK_R + tl.arange(0, BLOCK_R)
     q = load_tile(Q, rows, len_q, HEAD_DIM)
     do = load_tile(dO, rows, len_q, HEAD_DIM)
     lse = tl.load(L + head * len_q + rows, mask=rows < len_q, other=0.0)
@@ -243,7 +246,8 @@ def flash_backward_dq_kernel(Q, K, V, dO, L, D, dQ, scale, len_q, len_k,
     end = len_k
     if CAUSAL:
         end = tl.minimum(len_k, (i + 1) * BLOCK_R)
-    for start in range(0, end, BLOCK_C):                    # j = 1 … T_c
+    # j = 1 … T_c
+    for start in range(0, end, BLOCK_C):
         keys = start + tl.arange(0, BLOCK_C)
         k = load_tile(K, keys, len_k, HEAD_DIM)
         v = load_tile(V, keys, len_k, HEAD_DIM)
