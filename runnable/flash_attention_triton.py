@@ -29,8 +29,8 @@ The paper's Algorithm 2 adds dQ_i into main memory from every key tile (atomic a
 Triton's "Fused Attention" tutorial, we give dQ a kernel of its own, which recomputes S and P
 once more but needs no atomics and is deterministic.
 
-Base-2 exponentials: GPUs compute 2ˣ in one instruction (exp is exp2 of a product), so the
-kernels work in base-2 units. Since e^x = 2^(x·log₂e), multiplying the scores by log₂e once,
+Base-2 exponentials: GPUs compute 2ˣ in one instruction (e^x costs a multiplication more), so
+the kernels work in base-2 units. Since e^x = 2^(x·log₂e), multiplying the scores by log₂e once,
 S' = (τ log₂e) Q Kᵀ, turns every exp(S − m) into exp2(S' − m') with m' = m·log₂e: the factor
 folds into the score scale for free, m and ℓ are kept in those units, and L is converted back
 to the natural log (L = ln2 · (m' + log₂ℓ)) so that it is torch.logsumexp of S.
@@ -55,6 +55,8 @@ import os
 import sys
 
 import torch
+
+from runnable.flash_attention import naive_attention  # the reference: the full score matrix
 
 # Triton fixes its mode when triton.language is first imported: its own library functions
 # (tl.zeros, tl.max, tl.sum) are compiled or interpreted from then on, and so are kernels
@@ -343,15 +345,6 @@ def flash_attention(q, k, v, causal: bool = False, scale: float | None = None, b
     scale = 1 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
     out, lse = FlashAttentionFunction.apply(q, k, v, causal, scale, block_r, block_c)
     return (out, lse) if return_logsumexp else out
-
-
-def naive_attention(q, k, v, causal=False, scale=None):
-    """The reference: the full (B, H, L_q, L_k) score matrix, softmax, weighted sum."""
-    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = scale * q @ k.transpose(-2, -1)
-    if causal:
-        scores = scores.masked_fill(torch.ones(scores.shape[-2:], dtype=torch.bool, device=q.device).triu(1), float("-inf"))
-    return torch.softmax(scores, dim=-1) @ v
 
 
 def demo(device: torch.device | str = "cpu", seed: int = 0) -> dict:

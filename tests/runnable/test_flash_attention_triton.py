@@ -18,7 +18,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from runnable.flash_attention_triton import INTERPRETED, demo, flash_attention, naive_attention
+from runnable.flash_attention import naive_attention
+from runnable.flash_attention_triton import INTERPRETED, demo, flash_attention
 from tests.conftest import ROOT, _devices
 from tests.runnable.probes import LargestCreated
 
