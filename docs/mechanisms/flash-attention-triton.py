@@ -81,8 +81,10 @@ print(f"triton {triton.__version__}, torch {torch.__version__}: kernels run in {
 #
 # Two of FlashAttention-2's changes to the original algorithm are visible here. The output stays
 # unnormalised inside the loop and is divided by $\ell_i$ once, after it; and only $L_i$ is
-# saved for the backward pass, not $m_i$ and $\ell_i$ separately. The third, parallelising over
+# saved for the backward pass, not $m_i$ and $\ell_i$ separately. A third, parallelising over
 # tile rows as well as batch and heads, is the launch grid: `(⌈L_q / B_r⌉, B·H)` programs. The
+# fourth, how the warps of one program share its tile (FlashAttention-2 splits the queries among
+# them, not the keys), is left to Triton's compiler, which lays out each tile over the warps. The
 # weights $\tilde P$ are cast to the input precision before their product with $V$, so on a GPU
 # both matrix products of the loop run on tensor cores in float16 or bfloat16 and accumulate in
 # float32.
