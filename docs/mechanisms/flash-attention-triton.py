@@ -205,7 +205,7 @@ result = mechanism.demo("cpu" if mechanism.INTERPRETED else "cuda")
 #
 # The point of the kernel is speed on a GPU, and the interpreter says nothing about that.
 # `python -m scripts.bench_attention --device cuda` adds it to [the cost of
-# attention](../cost-of-attention/): forward time and peak memory from 1,024 to 16,384 tokens in
+# attention](../cost-of-attention/): forward time and peak memory from 256 to 16,384 tokens in
 # float16, beside `scaled_dot_product_attention` restricted to its FlashAttention backend. The
 # target on an H100 or H200 is a forward pass within 1.5× of that backend's time from 4,096 to
 # 16,384 tokens, with memory growing linearly in length. **Those figures have not been measured
