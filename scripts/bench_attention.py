@@ -1,5 +1,7 @@
 """The cost of attention: time and peak memory against sequence length for naive, tiled (online
 softmax), linear and PyTorch's fused attention, and our multi-head attention against PyTorch's.
+On CUDA also, in float16, our FlashAttention-2 Triton kernel against PyTorch's FlashAttention
+backend (on CPU the kernel runs in Triton's interpreter, whose time says nothing: it is skipped).
 
     python -m scripts.bench_attention                 # CPU, 256 … 16,384 tokens
     python -m scripts.bench_attention --device cuda   # the same on a GPU
@@ -48,6 +50,24 @@ METHODS = {
 }
 
 
+def _triton_flash(q, k, v):
+    # Imported on first use: importing the module on a machine without CUDA switches triton to
+    # its interpreter, which the CPU benchmark has no use for.
+    from runnable.flash_attention_triton import flash_attention
+
+    return flash_attention(q, k, v)
+
+
+def _sdpa_flash(q, k, v):
+    with torch.nn.attention.sdpa_kernel(torch.nn.attention.SDPBackend.FLASH_ATTENTION):
+        return F.scaled_dot_product_attention(q, k, v)
+
+
+# CUDA only, in float16 (FlashAttention kernels take half precision): the fused kernels compared.
+FUSED_METHODS = {"triton-fp16": _triton_flash, "sdpa-flash-fp16": _sdpa_flash}
+FUSED_TARGET = 1.5  # triton-fp16 time ÷ sdpa-flash-fp16 time, 4,096 to 16,384 tokens, on an H100/H200
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -63,9 +83,9 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _inputs(length: int, heads: int, device: torch.device):
+def _inputs(length: int, heads: int, device: torch.device, dtype: torch.dtype = torch.float32):
     generator = torch.Generator().manual_seed(length)
-    return [torch.randn(1, heads, length, HEAD_DIM, generator=generator).to(device) for _ in range(3)]
+    return [torch.randn(1, heads, length, HEAD_DIM, generator=generator).to(device, dtype) for _ in range(3)]
 
 
 def _repeats(first_call_seconds: float) -> int:
@@ -77,9 +97,10 @@ def _repeats(first_call_seconds: float) -> int:
 @torch.no_grad()
 def measure(method: str, length: int, heads: int, device: torch.device) -> dict:
     """Median seconds per call, and the peak extra bytes of the first call."""
-    run = METHODS[method]
-    run(*_inputs(64, heads, device))  # one-time costs (lazy kernel and library set-up) are not the method's memory
-    q, k, v = _inputs(length, heads, device)
+    run = METHODS[method] if method in METHODS else FUSED_METHODS[method]
+    dtype = torch.float16 if method in FUSED_METHODS else torch.float32
+    run(*_inputs(64, heads, device, dtype))  # one-time costs (lazy kernel set-up, Triton's compilation) are not the method's
+    q, k, v = _inputs(length, heads, device, dtype)
     _synchronize(device)
     if device.type == "cuda":
         torch.cuda.empty_cache()
@@ -146,6 +167,24 @@ def _fit_exponent(rows: list[dict], method: str, low: int, high: int) -> float:
     return math.log(t[high] / t[low]) / math.log(high / low)
 
 
+def report_fused(rows: list[dict]) -> None:
+    """The Triton kernel against torch's FlashAttention backend: time ratio from 4,096 tokens up
+    (target ≤ 1.5) and how its peak memory grows (1 is linear)."""
+    seconds = {(r["method"], r["length"]): r["seconds"] for r in rows}
+    lengths = sorted(n for method, n in seconds if method == "triton-fp16")
+    if not lengths:
+        return
+    for n in [n for n in lengths if n >= 4096]:
+        ratio = seconds["triton-fp16", n] / seconds["sdpa-flash-fp16", n]
+        print(f"Triton FlashAttention-2 ÷ torch's flash backend, float16, {n:,} tokens: {ratio:.2f} "
+              f"(target ≤ {FUSED_TARGET}: {'met' if ratio <= FUSED_TARGET else 'MISSED'})")
+    peaks = {r["length"]: r["peak_bytes"] for r in rows if r["method"] == "triton-fp16"}
+    low, high = max(lengths[0], 1024), lengths[-1]
+    if high > low and peaks[low] > 0:
+        print(f"Triton FlashAttention-2 peak memory grows as length^{math.log(peaks[high] / peaks[low]) / math.log(high / low):.2f} "
+              f"between {low:,} and {high:,} tokens (linear: 1)")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -164,11 +203,15 @@ def main(argv: list[str] | None = None) -> None:
     name = device_name(device)
     print(f"device: {name}; torch {torch.__version__}; batch 1, {heads} heads of size {HEAD_DIM}, float32, "
           f"tiles {BLOCK}×{BLOCK}")
+    methods = [*METHODS, *FUSED_METHODS] if device.type == "cuda" else list(METHODS)
+    if device.type != "cuda":
+        print("the Triton kernel and torch's FlashAttention backend are timed on CUDA only "
+              "(on CPU the kernel runs in Triton's interpreter, whose time measures NumPy, not the algorithm)")
     rows = []
-    print(f"{'length':>7} " + " ".join(f"{m + ' ms':>11} {m + ' MiB':>11}" for m in METHODS))
+    print(f"{'length':>7} " + " ".join(f"{m + ' ms':>11} {m + ' MiB':>11}" for m in methods))
     for length in [n for n in LENGTHS if n <= args.max_length]:
         cells = []
-        for method in METHODS:
+        for method in methods:
             result = measure_isolated(method, length, heads, device)
             rows.append({"device": name, "torch": torch.__version__, "heads": heads, "head_dim": HEAD_DIM,
                          "method": method, "length": length, **result})
@@ -191,6 +234,7 @@ def main(argv: list[str] | None = None) -> None:
     if ("tiled", 8192) in peaks and peaks[("naive", 8192)]:
         share = peaks[("tiled", 8192)] / peaks[("naive", 8192)]
         print(f"tiled peak memory at 8,192 tokens: {share:.3f} of naive's (target ≤ 0.125: {'met' if share <= 0.125 else 'MISSED'})")
+    report_fused(rows)
     top = max(r["length"] for r in rows if r["method"] == "linear")
     if top >= 4096:
         for method in ("linear", "naive"):
