@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import nh3
+import pybtex
 import pybtex.errors
 from pybtex.database import BibliographyData
 from pybtex.database.input.bibtex import DuplicateField, Parser
@@ -18,6 +19,7 @@ from pybtex.richtext import String, Text
 from pybtex.scanner import PybtexSyntaxError
 
 from scripts.data_files import BIB_LIMIT, display_path, inventory, read_data_file
+from scripts.disk_memo import DiskMemo, digest
 from scripts.model import BibRecord, Person
 from scripts.parallel import parallel_map
 from scripts.problems import Problem, shown
@@ -47,6 +49,9 @@ def _from_latex(cls, latex: str) -> Text:
 
 Text.from_latex = classmethod(_from_latex)
 
+CITATION_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "citations.json"
+# Cached citations are recomputed when pybtex or this module (how they are computed) changes.
+_FORMAT_VERSION = digest((pybtex.__version__, Path(__file__).read_bytes()))
 _STYLE = find_plugin("pybtex.style.formatting", "plain")()
 _HTML = find_plugin("pybtex.backends", "html")()
 _PLAIN = find_plugin("pybtex.backends", "text")()
@@ -128,24 +133,36 @@ def _field_problems(key: str, entry, path: str, line: int) -> list[Problem]:
     return problems
 
 
-def _check_and_format(item) -> tuple[dict | None, list[Problem]]:
-    """One record's problems and, when it has none, its formatted parts (independent of all
-    other records: run in parallel; the pybtex entry itself stays in the parent)."""
-    key, entry, path, line = item
-    problems = _field_problems(key, entry, path, line)
+def _formatted(item) -> list:
+    """The slow, pure part of a record: its citation and people formatted by pybtex, as JSON
+    (["ok", html, text, authors, editors] or ["error", message]), kept between runs."""
+    key, entry = item
     try:
         citation_html, citation_text = _format(key, entry)
     except Exception as error:  # pybtex raises several types for unformattable records
-        problems.append(Problem(path, line, f"record '{shown(key)}' cannot be formatted by pybtex: {shown(error, 200)}",
+        return ["error", shown(error, 200)]
+    people = [[[p.last, p.display] for p in map(_person, entry.persons.get(role, []))] for role in ("author", "editor")]
+    return ["ok", citation_html, citation_text, *people]
+
+
+def _record_digest(key: str, entry) -> str:
+    persons = [(role, [str(p) for p in people]) for role, people in entry.persons.items()]
+    return digest((key, entry.type, list(entry.fields.items()), persons))
+
+
+def _record(key: str, entry, path: str, line: int, formatted: list) -> tuple[BibRecord | None, list[Problem]]:
+    problems = _field_problems(key, entry, path, line)
+    if formatted[0] == "error":
+        problems.append(Problem(path, line, f"record '{shown(key)}' cannot be formatted by pybtex: {formatted[1]}",
                                 "add the field it names, or use the entry type that fits the work"))
     if problems:
         return None, problems
-    return dict(
+    _, citation_html, citation_text, authors, editors = formatted
+    return BibRecord(
         key=key, type=entry.type.lower(),
         fields={name.lower(): str(value) for name, value in entry.fields.items()},
-        authors=tuple(_person(p) for p in entry.persons.get("author", [])),
-        editors=tuple(_person(p) for p in entry.persons.get("editor", [])),
-        path=path, line=line, citation_html=citation_html, citation_text=citation_text), []
+        authors=tuple(Person(*p) for p in authors), editors=tuple(Person(*p) for p in editors),
+        path=path, line=line, citation_html=citation_html, citation_text=citation_text, source=entry), []
 
 
 def _format(key: str, entry) -> tuple[str, str]:
@@ -160,11 +177,16 @@ def bibtex_source(record: BibRecord) -> str:
     return _BIBTEX_WRITER.to_string(BibliographyData({record.key: record.source})).strip()
 
 
+def bib_inventory(bib_dir: Path):
+    return inventory(bib_dir, ".bib", "BibTeX")
+
+
 def load_bibliography(bib_dir: Path) -> tuple[dict[str, BibRecord], list[Problem]]:
     records: dict[str, BibRecord] = {}
     problems: list[Problem] = []
     pending: list[tuple[str, object, str, int]] = []  # (key, entry, path, line): checked, to format
-    files = inventory(bib_dir, ".bib", "BibTeX")
+    first_seen: dict[str, tuple[str, int]] = {}
+    files = bib_inventory(bib_dir)
     problems += files.problems
     if not files.data:
         problems.append(Problem(display_path(bib_dir), 1, "no .bib files found", "add BibTeX records to bib/*.bib"))
@@ -197,16 +219,23 @@ def load_bibliography(bib_dir: Path) -> tuple[dict[str, BibRecord], list[Problem
         for key, entry in data.entries.items():
             line = lines.get(key, [1])[0]
             if key in records:
-                other = next((p, n) for k, _, p, n in pending if k == key)
+                other = first_seen[key]
                 problems.append(Problem(path, line, f"duplicate BibTeX key '{shown(key)}' (also in {other[0]}:{other[1]})",
                                         "keep one record per work; give different works different keys"))
                 continue
             if line in broken_records:
                 continue
             records[key] = None  # claimed, for duplicate detection across files
+            first_seen[key] = (path, line)
             pending.append((key, entry, path, line))
-    for (key, entry, _, _), (parts, record_problems) in zip(pending, parallel_map(_check_and_format, pending)):
+    memo = DiskMemo(CITATION_CACHE, _FORMAT_VERSION)
+    known = memo.load()
+    digests = [_record_digest(key, entry) for key, entry, _, _ in pending]
+    todo = {d: (key, entry) for d, (key, entry, _, _) in zip(digests, pending) if d not in known}
+    used = {**{d: known[d] for d in digests if d in known}, **dict(zip(todo, parallel_map(_formatted, list(todo.values()))))}
+    if todo:
+        memo.save(known, used)
+    for (key, entry, path, line), d in zip(pending, digests):
+        records[key], record_problems = _record(key, entry, path, line, used[d])
         problems += record_problems
-        if parts is not None:
-            records[key] = BibRecord(**parts, source=entry)
     return dict(sorted(((k, r) for k, r in records.items() if r is not None), key=lambda kv: kv[0])), problems

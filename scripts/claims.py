@@ -9,11 +9,12 @@ import re
 from pathlib import Path
 from typing import Any
 
-from scripts.data_files import ENTRY_LIMIT, SCHEMA, display_path, inventory, read_data_file
+from scripts.data_files import ENTRY_LIMIT, LEDGERS, SCHEMA, display_path, inventory, read_data_file
 from scripts.problems import Problem, shown
 from scripts.schema_messages import schema_errors
 from scripts.yaml_source import YamlSyntaxError, parse_yaml, yaml_problem
 
+CLAIMS_SCHEMA = Path(__file__).resolve().parent.parent / "timeline" / LEDGERS / SCHEMA  # the rules are the project's
 SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
 # Pages generated at the top of the site (scripts/site_pages.py; a test keeps the two in step).
 GENERATED_PAGES = frozenset({"index", "timeline", "graph", "bibliography", "people", "threads", "entries", "mechanisms"})
@@ -40,12 +41,15 @@ def _name_problem(file: Path, docs_dir: Path) -> Problem | None:
     return None
 
 
+def ledger_inventory(claims_dir: Path):
+    return inventory(claims_dir, ".yaml", "claims ledger", allowed=frozenset({SCHEMA}))
+
+
 def load_claims(claims_dir: Path, record_keys: set[str], entry_ids: set[str],
                 docs_dir: Path) -> tuple[list[dict[str, Any]], list[Problem]]:
     ledgers = []
-    files = inventory(claims_dir, ".yaml", "claims ledger", allowed=frozenset({SCHEMA}))
+    files = ledger_inventory(claims_dir)
     problems = list(files.problems)
-    schema = claims_dir / SCHEMA
     for file in files.data:
         path = display_path(file)
         text, problem = read_data_file(file, claims_dir, ENTRY_LIMIT)
@@ -59,7 +63,7 @@ def load_claims(claims_dir: Path, record_keys: set[str], entry_ids: set[str],
             problems.append(yaml_problem(path, error))
             continue
         problems += [Problem(path, line, f"field '{shown(key)}' appears twice", "keep one of them") for line, key in duplicates]
-        errors = schema_errors(doc.data, schema)
+        errors = schema_errors(doc.data, CLAIMS_SCHEMA)
         problems += [Problem(path, doc.line_of(where), message, fix) for where, message, fix in errors]
         if errors or duplicates:
             continue

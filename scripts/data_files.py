@@ -82,7 +82,7 @@ def inventory(folder: Path, suffix: str, what: str, allowed: frozenset[str] = fr
             found.problems.append(Problem(shown, 1, f"a folder inside {display_path(folder)}/ is not read",
                                           f"put {what} files directly in {display_path(folder)}/ as <name>{suffix}"))
         else:
-            found.problems.append(Problem(shown, 1, f"only *{suffix} files are read in {display_path(folder)}/, so this file is not",
+            found.problems.append(Problem(shown, 1, f"only *{suffix} files are read in {display_path(folder)}/, and this one is not",
                                           f"rename it to <name>{suffix} if it is meant as one, or move it out of {display_path(folder)}/"))
     return found
 

@@ -74,6 +74,16 @@ def _words(text: str) -> str:
     return f"{count} word{'s' if count != 1 else ''}"
 
 
+def _unknown_fields(error: jsonschema.ValidationError) -> list[tuple[tuple[Any, ...], str, str]]:
+    """Each unknown field at its own line (jsonschema reports them all in one error)."""
+    path = tuple(error.absolute_path)
+    known = sorted(error.schema.get("properties", {}))
+    unknown = sorted(set(error.instance) - set(known), key=str) or ["?"]  # keys may be of mixed types
+    inside = f" in {_field_name(path)}" if path else ""
+    return [(path + (extra,), f"unknown field '{shown(extra)}'{inside}",
+             f"{_suggest(extra, known)}known fields are: {', '.join(known)}") for extra in unknown]
+
+
 def describe(error: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str, str]:
     """(path of the offending value, what is wrong, how to fix it)."""
     path = tuple(error.absolute_path)
@@ -81,13 +91,8 @@ def describe(error: jsonschema.ValidationError) -> tuple[tuple[Any, ...], str, s
     schema = error.schema
     keyword = error.validator
     description = schema.get("description", "")
-    if keyword == "additionalProperties":
-        known = sorted(error.schema.get("properties", {}))
-        unknown = sorted(set(error.instance) - set(known), key=str)  # keys may be of mixed types
-        extra = unknown[0] if unknown else "?"
-        where = path + (extra,)
-        return where, f"unknown field '{shown(extra)}'" + (f" in {field}" if path else ""), \
-            f"{_suggest(extra, known)}known fields are: {', '.join(known)}"
+    if keyword == "additionalProperties":  # one error for all unknown keys: see _unknown_fields
+        return _unknown_fields(error)[0]
     if keyword == "required":
         missing = error.message.split("'")[1]
         about = schema.get("properties", {}).get(missing, {}).get("description", "")
@@ -141,4 +146,6 @@ def schema_errors(data: Any, schema_path: Path = SCHEMA_PATH) -> list[tuple[tupl
         disagreement = ((), f"invalid: {shown(fast_error.message)}", "see timeline/schema.json")
     errors = sorted(full_validator(schema_path).iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     # Should the two validators ever disagree, the entry is still refused.
-    return [describe(error) for error in errors] or [disagreement]
+    described = [found for error in errors
+                 for found in (_unknown_fields(error) if error.validator == "additionalProperties" else [describe(error)])]
+    return described or [disagreement]

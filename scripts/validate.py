@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scripts.bibliography import load_bibliography
-from scripts.claims import load_claims
+from scripts.bibliography import bib_inventory, load_bibliography
+from scripts.claims import ledger_inventory, load_claims
 from scripts.data_files import ENTRY_LIMIT, LEDGERS, SCHEMA, display_path, inventory, read_data_file
 from scripts.graph import build_graph
 from scripts.mechanisms import page_exists
@@ -224,6 +224,13 @@ def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBa
         return None, sorted(set(problems))
     entries = dict(sorted(((e.id, e) for e, _ in valid), key=lambda kv: (kv[1].date.sort_key, kv[0])))
     return KnowledgeBase(entries=entries, records=records, claims=claims), []
+
+
+def ignored_files(paths: Paths) -> list[Problem]:
+    """Files in the data folders that are neither read nor refused (editor backups, OS clutter),
+    to be named in the report so that nothing is dropped without a word."""
+    found = [entry_inventory(paths.timeline), ledger_inventory(paths.timeline / LEDGERS), bib_inventory(paths.bib)]
+    return sorted(note for inventory_ in found for note in inventory_.notes)
 
 
 def load_knowledge_base(paths: Paths) -> KnowledgeBase:
