@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import nh3
-import pybtex
 import pybtex.errors
 from pybtex.database import BibliographyData
 from pybtex.database.input.bibtex import DuplicateField, Parser
@@ -19,7 +18,6 @@ from pybtex.richtext import String, Text
 from pybtex.scanner import PybtexSyntaxError
 
 from scripts.data_files import BIB_LIMIT, display_path, inventory, read_data_file
-from scripts.disk_memo import DiskMemo, digest
 from scripts.model import BibRecord, Person
 from scripts.parallel import parallel_map
 from scripts.problems import Problem, shown
@@ -49,9 +47,6 @@ def _from_latex(cls, latex: str) -> Text:
 
 Text.from_latex = classmethod(_from_latex)
 
-CITATION_CACHE = Path(__file__).resolve().parent.parent / ".cache" / "citations.json"
-# Cached citations are recomputed when pybtex or this module (how they are computed) changes.
-_FORMAT_VERSION = digest((pybtex.__version__, Path(__file__).read_bytes()))
 _STYLE = find_plugin("pybtex.style.formatting", "plain")()
 _HTML = find_plugin("pybtex.backends", "html")()
 _PLAIN = find_plugin("pybtex.backends", "text")()
@@ -134,8 +129,9 @@ def _field_problems(key: str, entry, path: str, line: int) -> list[Problem]:
 
 
 def _formatted(item) -> list:
-    """The slow, pure part of a record: its citation and people formatted by pybtex, as JSON
-    (["ok", html, text, authors, editors] or ["error", message]), kept between runs."""
+    """The slow, pure part of a record: its citation and people formatted by pybtex
+    (["ok", html, text, authors, editors] or ["error", message]); independent of all other
+    records, so it runs in parallel, and only the results travel back."""
     key, entry = item
     try:
         citation_html, citation_text = _format(key, entry)
@@ -145,9 +141,25 @@ def _formatted(item) -> list:
     return ["ok", citation_html, citation_text, *people]
 
 
-def _record_digest(key: str, entry) -> str:
-    persons = [(role, [str(p) for p in people]) for role, people in entry.persons.items()]
-    return digest((key, entry.type, list(entry.fields.items()), persons))
+def _shape(entry) -> tuple:
+    """What pybtex's style branches on: the type, which fields are present, whose names are given.
+    Records of one shape format alike, or fail alike for the same missing field."""
+    return (entry.type.lower(), tuple(sorted(name.lower() for name in entry.fields)),
+            tuple(sorted((role, min(len(people), 3)) for role, people in entry.persons.items())))
+
+
+def _formattable(items: list[tuple[str, object]]) -> list[list]:
+    """Whether each record can be formatted, trying one record of each shape: like _formatted's
+    results, with empty citations and people."""
+    verdicts: dict[tuple, list] = {}
+    results = []
+    for item in items:
+        shape = _shape(item[1])
+        if shape not in verdicts:
+            result = _formatted(item)
+            verdicts[shape] = ["ok", "", "", [], []] if result[0] == "ok" else result
+        results.append(verdicts[shape])
+    return results
 
 
 def _record(key: str, entry, path: str, line: int, formatted: list) -> tuple[BibRecord | None, list[Problem]]:
@@ -181,7 +193,9 @@ def bib_inventory(bib_dir: Path):
     return inventory(bib_dir, ".bib", "BibTeX")
 
 
-def load_bibliography(bib_dir: Path) -> tuple[dict[str, BibRecord], list[Problem]]:
+def load_bibliography(bib_dir: Path, citations: bool = True) -> tuple[dict[str, BibRecord], list[Problem]]:
+    """Every record, checked; with `citations`, each formatted (slow: about 1.5 ms of CPU a record),
+    otherwise only whether it can be, and the records carry no citation or people (`make check`)."""
     records: dict[str, BibRecord] = {}
     problems: list[Problem] = []
     pending: list[tuple[str, object, str, int]] = []  # (key, entry, path, line): checked, to format
@@ -228,14 +242,9 @@ def load_bibliography(bib_dir: Path) -> tuple[dict[str, BibRecord], list[Problem
             records[key] = None  # claimed, for duplicate detection across files
             first_seen[key] = (path, line)
             pending.append((key, entry, path, line))
-    memo = DiskMemo(CITATION_CACHE, _FORMAT_VERSION)
-    known = memo.load()
-    digests = [_record_digest(key, entry) for key, entry, _, _ in pending]
-    todo = {d: (key, entry) for d, (key, entry, _, _) in zip(digests, pending) if d not in known}
-    used = {**{d: known[d] for d in digests if d in known}, **dict(zip(todo, parallel_map(_formatted, list(todo.values()))))}
-    if todo:
-        memo.save(known, used)
-    for (key, entry, path, line), d in zip(pending, digests):
-        records[key], record_problems = _record(key, entry, path, line, used[d])
+    items = [(key, entry) for key, entry, _, _ in pending]
+    formatted = parallel_map(_formatted, items) if citations else _formattable(items)
+    for (key, entry, path, line), result in zip(pending, formatted):
+        records[key], record_problems = _record(key, entry, path, line, result)
         problems += record_problems
     return dict(sorted(((k, r) for k, r in records.items() if r is not None), key=lambda kv: kv[0])), problems

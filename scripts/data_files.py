@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from scripts.problems import Problem
@@ -26,10 +27,22 @@ _OS_CLUTTER = {".DS_Store", "Thumbs.db", "desktop.ini"}
 
 def display_path(path: Path) -> str:
     """Paths in messages are relative to where the command runs, when they can be."""
+    folder = _display_folder(path.parent)
+    return path.name if folder == "." else os.path.join(folder, path.name)
+
+
+@lru_cache(maxsize=64)
+def _display_folder(folder: Path) -> str:
+    """relpath is slow (it makes both paths absolute); a run sees a handful of folders."""
     try:
-        return os.path.relpath(path)
+        return os.path.relpath(folder)
     except ValueError:
-        return str(path)
+        return str(folder)
+
+
+@lru_cache(maxsize=64)
+def _resolved(folder: Path) -> Path:
+    return folder.resolve(strict=True)
 
 
 @dataclass
@@ -95,9 +108,12 @@ def read_data_file(path: Path, folder: Path, limit: int) -> tuple[str | None, Pr
         return None, Problem(shown, 1, message, fix)
 
     try:
-        target = path.resolve(strict=True)
-        inside = target.is_relative_to(folder.resolve(strict=True))
-        info = os.stat(target)
+        info = os.lstat(path)
+        target, inside = path, True  # a name listed in `folder` is inside it, unless it is a link
+        if stat.S_ISLNK(info.st_mode):
+            target = path.resolve(strict=True)
+            inside = target.is_relative_to(_resolved(folder))
+            info = os.stat(target)
     except FileNotFoundError:
         return refuse("a symbolic link to nothing", "replace the link with the file itself")
     except (OSError, RuntimeError):  # a link loop, a permission problem

@@ -194,10 +194,12 @@ def _earlier(a: EntryDate, b: EntryDate) -> bool:
     return a.month is not None and b.month is not None and a.month < b.month
 
 
-def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBase | None, list[Problem]]:
-    """Everything wrong with the data, at once; the knowledge base only when nothing is."""
+def check(paths: Paths, today: datetime.date | None = None,
+          citations: bool = False) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """Everything wrong with the data, at once; the knowledge base only when nothing is. Its
+    records carry their formatted citations and people only with `citations` (the build's)."""
     today = today or datetime.date.today()
-    records, problems = load_bibliography(paths.bib)
+    records, problems = load_bibliography(paths.bib, citations)
     parsed, entry_problems = _parse_entry_files(paths.timeline)
     problems += entry_problems
 
@@ -235,7 +237,7 @@ def ignored_files(paths: Paths) -> list[Problem]:
 
 def load_knowledge_base(paths: Paths) -> KnowledgeBase:
     """The validated knowledge base with its graph; raises InvalidData with every problem."""
-    kb, problems = check(paths)
+    kb, problems = check(paths, citations=True)
     if problems:
         raise InvalidData(problems)
     kb.graph = build_graph(kb)
