@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from scripts.bibliography import bib_inventory, load_bibliography
 from scripts.claims import ledger_inventory, load_claims
@@ -16,7 +16,7 @@ from scripts.graph import build_graph
 from scripts.mechanisms import page_exists
 from scripts.model import BibRecord, Entry, EntryDate, Evidence, KnowledgeBase, Quote, Relation
 from scripts.problems import InvalidData, Problem, shown
-from scripts.parallel import parallel_map
+from scripts.parallel import parallel_map_beside
 from scripts.schema_messages import schema_errors
 from scripts.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml, yaml_problem
 
@@ -65,14 +65,16 @@ def entry_inventory(timeline_dir: Path):
     return inventory(timeline_dir, ".yaml", "entry", allowed=frozenset({SCHEMA}), subfolders=frozenset({LEDGERS}))
 
 
-def _parse_entry_files(timeline_dir: Path) -> tuple[list[_Parsed], list[Problem]]:
+def _parse_entry_files(timeline_dir: Path, beside: Callable[[], Any]) -> tuple[list[_Parsed], list[Problem], Any]:
+    """Every entry file parsed (in parallel), with `beside()` run in this process meanwhile."""
     files = entry_inventory(timeline_dir)
     parsed, problems = [], list(files.problems)
-    for item, item_problems in parallel_map(_load_entry_file, files.data):
+    results, other = parallel_map_beside(_load_entry_file, files.data, beside)
+    for item, item_problems in results:
         problems += item_problems
         if item is not None:
             parsed.append(item)
-    return parsed, problems
+    return parsed, problems, other
 
 
 def _slugs(runnable: str | list[str] | None) -> tuple[str, ...]:
@@ -199,8 +201,12 @@ def check(paths: Paths, today: datetime.date | None = None,
     """Everything wrong with the data, at once; the knowledge base only when nothing is. Its
     records carry their formatted citations and people only with `citations` (the build's)."""
     today = today or datetime.date.today()
-    records, problems = load_bibliography(paths.bib, citations)
-    parsed, entry_problems = _parse_entry_files(paths.timeline)
+    if citations:  # formatting is parallel itself: it gets the cores to itself
+        records, problems = load_bibliography(paths.bib, citations)
+        parsed, entry_problems, _ = _parse_entry_files(paths.timeline, lambda: None)
+    else:  # the bibliography's parse is serial: it runs beside the entries' workers
+        parsed, entry_problems, (records, problems) = _parse_entry_files(
+            paths.timeline, lambda: load_bibliography(paths.bib, citations))
     problems += entry_problems
 
     valid: list[tuple[Entry, _Parsed]] = []
