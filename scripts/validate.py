@@ -184,7 +184,7 @@ def _backwards_in_time(entry: Entry, kind: str, target: Entry) -> tuple[str, str
         fix = (f"check both dates; if {target.id} cites this work, write the relation in timeline/{target.id}.yaml, "
                "or use 'independent' with a source")
     else:
-        reverse = {"influenced": "this work influenced", "extends": f"{target.id} extends this work",
+        reverse = {"influenced": f"this work influenced {target.id}", "extends": f"{target.id} extends this work",
                    "disputes": f"{target.id} disputes this work"}[kind]
         fix = f"check both dates; if {reverse}, write '{kind}' in timeline/{target.id}.yaml with target: {entry.id}"
     return message, fix
