@@ -92,7 +92,7 @@ def _data(tmp_path_factory) -> Path:
     return _DATA["root"]
 
 
-@settings(max_examples=800, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=500, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutated_files())
 def test_any_mutation_of_a_real_file_gives_success_or_located_messages(tmp_path_factory, monkeypatch, mutated):
     target, raw = mutated
@@ -110,7 +110,7 @@ def test_any_mutation_of_a_real_file_gives_success_or_located_messages(tmp_path_
     format_problems(problems)
 
 
-@settings(max_examples=8, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutated_files())
 def test_the_command_gives_exit_0_or_exit_1_with_located_messages(tmp_path_factory, mutated):
     target, raw = mutated
