@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from scripts.problems import format_problems
-from scripts.validate import Paths, check
+from scripts.validate import Paths, check, ignored_files
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     paths = Paths(args.timeline or defaults.timeline, args.bib or defaults.bib, defaults.docs)
     start = time.perf_counter()
     kb, problems = check(paths)
+    for note in ignored_files(paths):
+        print(f"note: {note}", file=sys.stderr)
     if problems:
         print(format_problems(problems), file=sys.stderr)
         return 1

@@ -22,6 +22,7 @@ from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 from mkdocs.structure.toc import get_toc  # noqa: E402
 
+from scripts.pages.claims_page import nav_with_every_ledger  # noqa: E402
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
 from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
@@ -51,6 +52,8 @@ def on_config(config):
         _state["kb"] = load_knowledge_base(data_paths(config))
     except InvalidData as error:
         raise Abort(f"\n{error}")
+    if config["nav"] is not None:  # every ledger is a page in the nav (a second one too)
+        config["nav"] = nav_with_every_ledger(config["nav"], _state["kb"].claims)
     if not (KATEX_DIR / "katex.min.js").exists():
         raise Abort("KaTeX is not installed (node_modules/katex) — run `make setup` (it runs `npm ci`).")
     return config

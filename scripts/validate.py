@@ -7,17 +7,18 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from scripts.bibliography import display_path, load_bibliography, read_utf8
-from scripts.claims import load_claims
+from scripts.bibliography import bib_inventory, load_bibliography
+from scripts.claims import ledger_inventory, load_claims
+from scripts.data_files import ENTRY_LIMIT, LEDGERS, SCHEMA, display_path, inventory, read_data_file
 from scripts.graph import build_graph
 from scripts.mechanisms import page_exists
 from scripts.model import BibRecord, Entry, EntryDate, Evidence, KnowledgeBase, Quote, Relation
-from scripts.problems import InvalidData, Problem
-from scripts.parallel import parallel_map
+from scripts.problems import InvalidData, Problem, shown
+from scripts.parallel import parallel_map_beside
 from scripts.schema_messages import schema_errors
-from scripts.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml
+from scripts.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml, yaml_problem
 
 
 @dataclass(frozen=True)
@@ -43,17 +44,14 @@ class _Parsed:
 def _load_entry_file(file: Path) -> tuple[_Parsed | None, list[Problem]]:
     """Read, parse and schema-check one entry file (independent of all others: run in parallel)."""
     path = display_path(file)
-    if file.suffix == ".yml":
-        return None, [Problem(path, 1, "entry files end in .yaml", f"rename it to {file.stem}.yaml")]
-    text, problem = read_utf8(file)
+    text, problem = read_data_file(file, file.parent, ENTRY_LIMIT)
     if problem:
         return None, [problem]
     try:
         doc, duplicates = parse_yaml(text)
     except YamlSyntaxError as error:
-        return None, [Problem(path, error.line, f"YAML syntax error: {error.message}",
-                              "fix the indentation or quoting here (text with ': ' or '#' needs quotes or a | block)")]
-    problems = [Problem(path, line, f"field '{key}' appears twice", "keep one of them") for line, key in duplicates]
+        return None, [yaml_problem(path, error)]
+    problems = [Problem(path, line, f"field '{shown(key)}' appears twice", "keep one of them") for line, key in duplicates]
     if not isinstance(doc.data, dict):
         return None, problems + [Problem(path, 1, "an entry file must be a mapping of fields",
                                          "start from `make new KEY=<bibkey>` or copy an existing entry")]
@@ -62,14 +60,21 @@ def _load_entry_file(file: Path) -> tuple[_Parsed | None, list[Problem]]:
     return _Parsed(path, file.stem, doc, not errors), problems
 
 
-def _parse_entry_files(timeline_dir: Path) -> tuple[list[_Parsed], list[Problem]]:
-    files = sorted(timeline_dir.glob("*.yaml")) + sorted(timeline_dir.glob("*.yml"))
-    parsed, problems = [], []
-    for item, item_problems in parallel_map(_load_entry_file, files):
+def entry_inventory(timeline_dir: Path):
+    """The entry files of timeline/, and every other file there refused or noted."""
+    return inventory(timeline_dir, ".yaml", "entry", allowed=frozenset({SCHEMA}), subfolders=frozenset({LEDGERS}))
+
+
+def _parse_entry_files(timeline_dir: Path, beside: Callable[[], Any]) -> tuple[list[_Parsed], list[Problem], Any]:
+    """Every entry file parsed (in parallel), with `beside()` run in this process meanwhile."""
+    files = entry_inventory(timeline_dir)
+    parsed, problems = [], list(files.problems)
+    results, other = parallel_map_beside(_load_entry_file, files.data, beside)
+    for item, item_problems in results:
         problems += item_problems
         if item is not None:
             parsed.append(item)
-    return parsed, problems
+    return parsed, problems, other
 
 
 def _slugs(runnable: str | list[str] | None) -> tuple[str, ...]:
@@ -99,8 +104,6 @@ def _entry_from(data: dict[str, Any], doc: YamlDocument, path: str) -> Entry:
 def _date_problems(entry: Entry, doc: YamlDocument, today: datetime.date) -> list[str]:
     date = entry.date
     wrong = []
-    if date.month is not None and not 1 <= date.month <= 12:
-        wrong.append(f"date '{date.year}-{date.month:02d}' has no month {date.month}")
     if date.year > today.year or (date.year == today.year and (date.month or 1) > today.month):
         wrong.append(f"date {date.label} is in the future")
     if date.year < 1000:
@@ -136,7 +139,7 @@ def _check_entry(entry: Entry, doc: YamlDocument, stem: str, records: dict[str, 
             "the entry's date is the first public appearance, which cannot be later than the publication")
     for index, quote in enumerate(entry.quotes):
         if quote.source not in records:
-            add(("quotes", index, "source"), f"quote source '{quote.source}' has no record in bib/*.bib",
+            add(("quotes", index, "source"), f"quote source '{shown(quote.source)}' has no record in bib/*.bib",
                 "add the record or fix the key")
     seen: set[tuple[str, str]] = set()
     for index, relation in enumerate(entry.relations):
@@ -145,19 +148,19 @@ def _check_entry(entry: Entry, doc: YamlDocument, stem: str, records: dict[str, 
             add(where, f"relation '{relation.type}' points at the entry itself", "point it at another entry")
             continue
         if (relation.type, relation.target) in seen:
-            add(where, f"relation '{relation.type}' to '{relation.target}' is listed twice", "remove one of them")
+            add(where, f"relation '{relation.type}' to '{shown(relation.target)}' is listed twice", "remove one of them")
         seen.add((relation.type, relation.target))
         target = entries.get(relation.target)
         if target is None and relation.target in invalid_ids:
             pass  # its own file's problems are reported; the relation may well be right
         elif target is None:
-            add(where + ("target",), f"relation target '{relation.target}' is not an entry id",
+            add(where + ("target",), f"relation target '{shown(relation.target)}' is not an entry id",
                 "use the id of an existing entry (its file name without .yaml)")
-        elif relation.type == "cites" and _earlier(entry.date, target.date):
-            add(where, f"{entry.id} ({entry.date.label}) cannot cite {target.id} ({target.date.label}), which appeared later",
-                "use 'influenced' or 'independent' with a source, or write the relation in the later work's file")
+        elif _earlier(entry.date, target.date):
+            message, fix = _backwards_in_time(entry, relation.type, target)
+            add(where, message, fix)
         if relation.source and relation.source.bib and relation.source.bib not in records:
-            add(where + ("source", "bib"), f"evidence key '{relation.source.bib}' has no record in bib/*.bib",
+            add(where + ("source", "bib"), f"evidence key '{shown(relation.source.bib)}' has no record in bib/*.bib",
                 "add the record or fix the key")
     for slug in entry.runnable:
         if not page_exists(docs_dir, slug):
@@ -166,17 +169,44 @@ def _check_entry(entry: Entry, doc: YamlDocument, stem: str, records: dict[str, 
     return problems
 
 
+_VERBS = {"cites": "cite", "influenced": "have been influenced by", "extends": "extend", "disputes": "dispute",
+          "independent": "be listed as independent of", "equivalent": "be listed as equivalent to"}
+
+
+def _backwards_in_time(entry: Entry, kind: str, target: Entry) -> tuple[str, str]:
+    """Every relation points back in time (timeline/schema.json says why for each type)."""
+    message = (f"{entry.id} ({entry.date.label}) cannot {_VERBS[kind]} {target.id} ({target.date.label}), "
+               "which appeared later")
+    if kind in ("independent", "equivalent"):
+        fix = (f"'{kind}' holds both ways and is written in the later work's file: move this relation to "
+               f"timeline/{target.id}.yaml with target: {entry.id}")
+    elif kind == "cites":
+        fix = (f"check both dates; if {target.id} cites this work, write the relation in timeline/{target.id}.yaml, "
+               "or use 'independent' with a source")
+    else:
+        reverse = {"influenced": f"this work influenced {target.id}", "extends": f"{target.id} extends this work",
+                   "disputes": f"{target.id} disputes this work"}[kind]
+        fix = f"check both dates; if {reverse}, write '{kind}' in timeline/{target.id}.yaml with target: {entry.id}"
+    return message, fix
+
+
 def _earlier(a: EntryDate, b: EntryDate) -> bool:
     if a.year != b.year:
         return a.year < b.year
     return a.month is not None and b.month is not None and a.month < b.month
 
 
-def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBase | None, list[Problem]]:
-    """Everything wrong with the data, at once; the knowledge base only when nothing is."""
+def check(paths: Paths, today: datetime.date | None = None,
+          citations: bool = False) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """Everything wrong with the data, at once; the knowledge base only when nothing is. Its
+    records carry their formatted citations and people only with `citations` (the build's)."""
     today = today or datetime.date.today()
-    records, problems = load_bibliography(paths.bib)
-    parsed, entry_problems = _parse_entry_files(paths.timeline)
+    if citations:  # formatting is parallel itself: it gets the cores to itself
+        records, problems = load_bibliography(paths.bib, citations)
+        parsed, entry_problems, _ = _parse_entry_files(paths.timeline, lambda: None)
+    else:  # the bibliography's parse is serial: it runs beside the entries' workers
+        parsed, entry_problems, (records, problems) = _parse_entry_files(
+            paths.timeline, lambda: load_bibliography(paths.bib, citations))
     problems += entry_problems
 
     valid: list[tuple[Entry, _Parsed]] = []
@@ -186,7 +216,7 @@ def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBa
         if isinstance(entry_id, str):
             if entry_id in first_file:
                 problems.append(Problem(item.path, item.doc.line_of(("id",)),
-                                        f"duplicate entry id '{entry_id}' (also in {first_file[entry_id].path})",
+                                        f"duplicate entry id '{shown(entry_id)}' (also in {first_file[entry_id].path})",
                                         "every entry needs its own id; rename one of them"))
             first_file.setdefault(entry_id, item)
         if item.schema_valid:
@@ -196,7 +226,7 @@ def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBa
     invalid_ids = set(first_file) - set(by_id)
     for entry, item in valid:
         problems += _check_entry(entry, item.doc, item.stem, records, by_id, invalid_ids, paths.docs, today)
-    claims, claim_problems = load_claims(paths.timeline / "claims", set(records), set(first_file))
+    claims, claim_problems = load_claims(paths.timeline / LEDGERS, set(records), set(first_file), paths.docs)
     problems += claim_problems
     if problems:
         return None, sorted(set(problems))
@@ -204,9 +234,16 @@ def check(paths: Paths, today: datetime.date | None = None) -> tuple[KnowledgeBa
     return KnowledgeBase(entries=entries, records=records, claims=claims), []
 
 
+def ignored_files(paths: Paths) -> list[Problem]:
+    """Files in the data folders that are neither read nor refused (editor backups, OS clutter),
+    to be named in the report so that nothing is dropped without a word."""
+    found = [entry_inventory(paths.timeline), ledger_inventory(paths.timeline / LEDGERS), bib_inventory(paths.bib)]
+    return sorted(note for inventory_ in found for note in inventory_.notes)
+
+
 def load_knowledge_base(paths: Paths) -> KnowledgeBase:
     """The validated knowledge base with its graph; raises InvalidData with every problem."""
-    kb, problems = check(paths)
+    kb, problems = check(paths, citations=True)
     if problems:
         raise InvalidData(problems)
     kb.graph = build_graph(kb)

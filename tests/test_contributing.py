@@ -47,7 +47,8 @@ def test_contributor_scaffolds_fills_checks_and_builds(tmp_path):
     text = text.replace('summary: "TODO: one sentence, in your own words, on what this work is."',
                         "summary: A synthetic work that exists only to test the contributor's path.")
     text = text.split("annotation: |")[0] + (
-        "annotation: |\n  A test annotation with math, $\\alpha_{ti}$, long enough for the schema's minimum.\n"
+        "annotation: |\n  A test annotation with math, $\\alpha_{ti}$, long enough for the schema's minimum of eighty words:"
+        + " word" * 80 + "\n"
         "relations:\n  - type: cites\n    target: 2014-bahdanau-align-and-translate\n")
     path.write_text(text, encoding="utf-8")
     checked = run(*check_args)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,8 +21,8 @@ def data_with_overlay(case: str, tmp_path: Path) -> Path:
     copy_data(GOOD, tmp_path)
     overlay = FIXTURES / "bad" / case
     for part in ("timeline", "bib"):
-        for file in (overlay / part).glob("*") if (overlay / part).exists() else []:
-            (tmp_path / part / file.name).write_bytes(file.read_bytes())
+        if (overlay / part).exists():
+            shutil.copytree(overlay / part, tmp_path / part, dirs_exist_ok=True)
     return tmp_path
 
 
@@ -44,8 +45,9 @@ def test_bad_input_is_reported_where_it_is(case, tmp_path, monkeypatch):
         location, fragment = line.split(": ", 1)
         matches = [p for p in problems if p.startswith(location + ":") and fragment in p]
         assert matches, f"expected '{line}' among:\n" + "\n".join(problems)
-    for problem in problems:  # every message says how to fix it
+    for problem in problems:  # every message says how to fix it, on one line
         assert " — " in problem and problem.split(" — ", 1)[1].strip()
+        assert "\n" not in problem
 
 
 def test_every_problem_is_reported_at_once(tmp_path, monkeypatch):

@@ -41,3 +41,25 @@ def render_claims_page(kb: KnowledgeBase, ledger: dict) -> GeneratedPage:
             f'<p><strong>Verdict.</strong> {escape_html(claim["reasoning"])}</p>'
             + (f'<p class="atlas-claim-entries">Entries: {entries}</p>' if entries else ""))
     return page.build()
+
+
+def _nav_pages(nav: list) -> set[str]:
+    found = set()
+    for item in nav:
+        value = next(iter(item.values())) if isinstance(item, dict) else item
+        found |= _nav_pages(value) if isinstance(value, list) else {value}
+    return found
+
+
+def nav_with_every_ledger(nav: list, ledgers: list[dict]) -> list:
+    """The nav with a top-level item for each ledger it does not name yet, after the ones it does
+    (or at the end): a second ledger file becomes a page a reader can reach, not an orphan that
+    `mkdocs build --strict` refuses."""
+    listed = _nav_pages(nav)
+    # The theme prints nav titles unescaped, and a ledger's title is a contributor's text.
+    missing = [{escape_html(ledger["title"]): f"{ledger['slug']}.md"} for ledger in ledgers
+               if f"{ledger['slug']}.md" not in listed]
+    slugs = {f"{ledger['slug']}.md" for ledger in ledgers}
+    positions = [i for i, item in enumerate(nav) if _nav_pages([item]) & slugs]
+    at = positions[-1] + 1 if positions else len(nav)
+    return nav[:at] + missing + nav[at:]
