@@ -10,6 +10,14 @@ step i the decoder scores every annotation against its previous state s_{i-1},
 and the context c_i feeds the next state s_i = f(s_{i-1}, y_{i-1}, c_i). Nothing forces the
 weights α_i to be monotone or hard: the alignment is soft and learned with the translation.
 
+Differences from the paper:
+- The output layer is a single linear map of [s_i; c_i; y_{i-1}] to the vocabulary; the paper uses a
+  deep output with a maxout hidden layer (appendix A.2.2).
+- torch's GRU cells stand in for the paper's gated hidden units, and the sizes are small (the
+  paper: 620-dimensional embeddings, 1000 hidden units).
+- Training is teacher-forced on toy data here; the paper's WMT'14 training, minibatch sorting and
+  beam search are not part of the module.
+
 Shapes: B batch, T source length, N decoder state size, M annotation size (2 × encoder size),
 A alignment-model size.
 """
@@ -20,6 +28,9 @@ from torch import nn
 
 
 class AdditiveAttention(nn.Module):
+    """The alignment model: a one-hidden-layer network that scores each annotation h_j against the
+    decoder's previous state, then a softmax over the source positions."""
+
     def __init__(self, state_size: int, annotation_size: int, align_size: int):
         super().__init__()
         self.W = nn.Linear(state_size, align_size, bias=False)       # W_a

@@ -14,6 +14,17 @@ orthogonal leak into each other's reads. The delta rule first reads what W holds
 W_{t−1} k_t, and writes only the difference; for a unit-length key and β_t = 1 afterwards
 W_t k_t = v_t exactly: the new value replaces the old one.
 
+Both rules are written as the recurrence, one time step at a time, vectorised over any batch
+dimensions. `store_then_read` writes a list of pairs and then reads every key back, which is how the
+demo measures the memory.
+
+Differences from the paper:
+- The slow network is not modelled: keys, values, queries (and write strengths) are given, so only
+  the fast-weight rules are implemented.
+- The 1992 scheme is written in the additive outer-product form in which Schlag, Irie and
+  Schmidhuber restate it, not in the original paper's notation; their deterministic parameter-free
+  projection (DPFP) and other feature maps are left out.
+
 Shapes: q, k (..., L, d_k); v (..., L, d_v); beta (..., L); outputs (..., L, d_v); W (..., d_v, d_k).
 """
 from __future__ import annotations
@@ -57,6 +68,8 @@ class FastWeightProgrammer(nn.Module):
         self.value, self.beta = nn.Linear(d_in, d_value), nn.Linear(d_in, 1)
 
     def forward(self, x):
+        """The slow net's projections of x become unit-length queries and keys, values and (for the
+        delta rule) a write strength β in (0, 1); the fast weights do the rest."""
         q, k = F.normalize(self.query(x), dim=-1), F.normalize(self.key(x), dim=-1)
         if self.rule == "sum":
             return fast_weight_programmer(q, k, self.value(x))

@@ -16,14 +16,18 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import markdown as python_markdown  # noqa: E402
 from mkdocs.exceptions import Abort  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
+from mkdocs.structure.toc import AnchorLink  # noqa: E402
 
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
+from scripts.pages.implementation import SECTIONS, implementation_html, insert_implementation  # noqa: E402
 from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
-from scripts.mechanisms import module_exists, notebook_sources  # noqa: E402
+from scripts.literate import LiterateModule, MissingDifferences, read_module  # noqa: E402
+from scripts.mechanisms import module_exists, notebook_sources, page_module  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
@@ -54,6 +58,22 @@ def on_config(config):
     return config
 
 
+def _literate_modules(docs_dir: Path) -> dict[str, tuple[str, LiterateModule]]:
+    """slug → the page's module read as a literate program; every module lacking its
+    "Differences from the paper" section aborts the build, all named at once."""
+    modules, problems = {}, []
+    for source in notebook_sources(docs_dir):
+        path = page_module(docs_dir, source.stem)
+        if path is not None:
+            try:
+                modules[source.stem] = (path.relative_to(docs_dir.parent).as_posix(), read_module(path))
+            except MissingDifferences as error:
+                problems.append(str(error))
+    if problems:
+        raise Abort("\n" + "\n".join(problems))
+    return modules
+
+
 def _vendored_files() -> list[tuple[str, Path]]:
     files = [(f"assets/vendor/vis-network/{name}", VIS_NETWORK_DIR / name) for name in ("vis-network.min.js",)]
     for path in [KATEX_DIR / "katex.min.js", KATEX_DIR / "katex.min.css",
@@ -81,6 +101,9 @@ def on_files(files, config):
         files.append(File(uri, src_dir=str(executed.parents[1]), dest_dir=config["site_dir"],
                           use_directory_urls=config["use_directory_urls"], inclusion=InclusionLevel.NOT_IN_NAV))
     _state["mechanism_titles"] = mechanism_sources(Path(config["docs_dir"]))
+    _state["literate"] = _literate_modules(Path(config["docs_dir"]))
+    _state["markdown"] = python_markdown.Markdown(extensions=config["markdown_extensions"],
+                                                  extension_configs=config["mdx_configs"])
     _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"])
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
@@ -102,9 +125,27 @@ def on_page_content(html, page, config, files):
         slug = Path(uri).stem
         header = notebook_header_html(_state["kb"], slug, module_exists(Path(config["docs_dir"]), slug))
         family = family_html(_state["kb"], slug, _state["mechanism_titles"])
+        sections = []
+        if slug in _state["literate"]:
+            path, module = _state["literate"][slug]
+            html = insert_implementation(html, implementation_html(
+                module, path, lambda text: _state["markdown"].reset().convert(text)))
+            sections = SECTIONS
+        _add_to_toc(page, sections, family)
         return html.replace("</h1>", "</h1>" + header, 1) + family
     generated = _state["pages"].get(uri)
     return generated.render(html) if generated else html
+
+
+def _add_to_toc(page, sections: list[tuple[str, str]], family: str) -> None:
+    """The generated headings in the page's table of contents: the implementation's before the
+    notebook's "Running it" section (where the page puts them), the Family section last."""
+    title = page.toc.items[0] if page.toc.items and page.toc.items[0].level == 1 else None
+    children = title.children if title is not None else page.toc.items
+    at = next((i for i, link in enumerate(children) if link.title.startswith("Running it")), len(children))
+    children[at:at] = [AnchorLink(name, anchor, 2) for anchor, name in sections]
+    if family:
+        children.append(AnchorLink("Family", "family", 2))
 
 
 def on_page_context(context, page, config, nav):

@@ -12,7 +12,17 @@ attends over all encoder states.
 
 writes docs/mechanisms/results/bahdanau-figure-2.csv (token accuracy by source length, greedy
 decoding on held-out sentences) and bahdanau-alignment.json (one sentence's α matrix). The
-site shows these files; building the site never retrains."""
+site shows these files; building the site never retrains.
+
+Differences from the paper:
+- A synthetic language pair (a fixed dictionary plus local swaps) instead of WMT'14
+  English–French, so the reproduction is of the curves' shape, not their numbers.
+- Quality is token accuracy under greedy decoding, not BLEU under beam search.
+- Small models (32-dimensional embeddings, 64 hidden units) trained for 1,500 Adam steps on
+  sentences of 4–40 tokens, against the paper's 620 and 1,000 units trained for days on sentences
+  of up to 30 or 50 words (RNNsearch-30, RNNsearch-50).
+- The models' own simplifications apply (runnable/bahdanau_attention.py and
+  runnable/encoder_decoder.py), among them a single linear output layer in place of maxout."""
 from __future__ import annotations
 
 import argparse
