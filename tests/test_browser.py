@@ -238,7 +238,7 @@ READING_PROBLEMS = """() => {
     if (!alt.trim() || alt.startsWith('No description has been provided'))
       problems.push(`image without alt text: ${img.src.slice(0, 60)}`);
     if (!img.offsetParent) continue;
-    for (let box = img.parentElement; box && box !== content; box = box.parentElement) {
+    for (let box = img; box && box !== content; box = box.parentElement) {
       const background = getComputedStyle(box).backgroundColor;
       if (background !== 'rgba(0, 0, 0, 0)' && background !== 'transparent' && background !== pageBackground)
         problems.push(`figure on a ${background} ${name(box)}, page is ${pageBackground}`);

@@ -111,3 +111,18 @@ def test_every_module_states_its_differences_and_loses_no_line(path):
     shown = [line for block in module.blocks for line in block.code.splitlines()
              if line.strip() and not line.strip().startswith("#") and line not in docstring_text]
     assert shown == expected
+
+
+def test_the_implementation_goes_before_the_demo(tmp_path):
+    from scripts.pages.implementation import implementation_html, insert_implementation
+
+    module = read_module(_write(tmp_path, SAMPLE))
+    section = implementation_html(module, "runnable/sample.py", lambda text: f"<p>{text}</p>")
+    assert section.index('id="the-implementation"') < section.index('id="code-score"') \
+        < section.index('id="differences-from-the-paper"')
+    assert "<li>The second.</li>" in section and "runnable/sample.py" in section
+    notebook = ('<div class="jp-Cell jp-MarkdownCell"><h1>T</h1></div>'
+                '<div class="jp-Cell jp-MarkdownCell"><h2 id="running-it">Running it</h2></div>')
+    placed = insert_implementation(notebook, "<section>X</section>")
+    assert placed.index("<h1>") < placed.index("<section>X</section>") < placed.index("Running it")
+    assert insert_implementation("<div>no demo</div>", "<section>X</section>").endswith("<section>X</section>")
