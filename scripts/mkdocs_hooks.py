@@ -3,7 +3,9 @@
 - on_config: load and validate the data; on any problem, abort before site/ is touched.
 - on_files: add the generated pages (entry pages outside the nav) and the vendored assets
   (KaTeX from npm, vis-network from pyvis) so the site needs no CDN.
-- on_page_content: put the generated pages' HTML fragments in place.
+- on_page_content: put the generated pages' HTML fragments in place; on a mechanism page, add
+  "The implementation" and "Differences from the paper" (from its module) and the Family section,
+  and list them in the page's table of contents.
 - on_page_markdown: fill the markers of hand-written pages; point "edit" at the entry file.
 """
 from __future__ import annotations
@@ -16,7 +18,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-import markdown as python_markdown  # noqa: E402
 from mkdocs.exceptions import Abort  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
@@ -24,7 +25,8 @@ from mkdocs.structure.toc import AnchorLink  # noqa: E402
 
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
-from scripts.pages.implementation import SECTIONS, implementation_html, insert_implementation  # noqa: E402
+from scripts.pages.implementation import (  # noqa: E402
+    SECTIONS, docstring_markdown, implementation_html, insert_implementation)
 from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
 from scripts.literate import LiterateModule, MissingDifferences, read_module  # noqa: E402
 from scripts.mechanisms import module_exists, notebook_sources, page_module  # noqa: E402
@@ -102,8 +104,7 @@ def on_files(files, config):
                           use_directory_urls=config["use_directory_urls"], inclusion=InclusionLevel.NOT_IN_NAV))
     _state["mechanism_titles"] = mechanism_sources(Path(config["docs_dir"]))
     _state["literate"] = _literate_modules(Path(config["docs_dir"]))
-    _state["markdown"] = python_markdown.Markdown(extensions=config["markdown_extensions"],
-                                                  extension_configs=config["mdx_configs"])
+    _state["docstring_markdown"] = docstring_markdown(config["markdown_extensions"], config["mdx_configs"])
     _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"])
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
@@ -128,8 +129,7 @@ def on_page_content(html, page, config, files):
         sections = []
         if slug in _state["literate"]:
             path, module = _state["literate"][slug]
-            html = insert_implementation(html, implementation_html(
-                module, path, lambda text: _state["markdown"].reset().convert(text)))
+            html = insert_implementation(html, implementation_html(module, path, _state["docstring_markdown"]))
             sections = SECTIONS
         _add_to_toc(page, sections, family)
         return html.replace("</h1>", "</h1>" + header, 1) + family

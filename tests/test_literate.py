@@ -126,3 +126,11 @@ def test_the_implementation_goes_before_the_demo(tmp_path):
     placed = insert_implementation(notebook, "<section>X</section>")
     assert placed.index("<h1>") < placed.index("<section>X</section>") < placed.index("Running it")
     assert insert_implementation("<div>no demo</div>", "<section>X</section>").endswith("<section>X</section>")
+
+
+def test_docstrings_are_not_read_as_links():
+    from scripts.pages.implementation import docstring_markdown
+
+    render = docstring_markdown(["pymdownx.highlight", "pymdownx.superfences"], {})
+    assert render("NL[v](i) = Σ_j w(i, j) v(j)") == "<p>NL[v](i) = Σ_j w(i, j) v(j)</p>"
+    assert "<code>" in render("`naive` is the loop")

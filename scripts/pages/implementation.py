@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import markdown as python_markdown
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
@@ -17,6 +18,20 @@ _ENVIRONMENT = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select
                            keep_trailing_newline=True)
 # The headings the build adds to a page's table of contents, in page order: (id, title).
 SECTIONS = [("the-implementation", "The implementation"), ("differences-from-the-paper", "Differences from the paper")]
+
+
+# Docstrings are written as plain text: "NL[v](i)" is a formula, not a link.
+_LINK_PATTERNS = ("reference", "link", "image_link", "image_reference", "short_reference", "short_image_ref",
+                  "autolink", "automail")
+
+
+def docstring_markdown(extensions: list, extension_configs: dict) -> Callable[[str], str]:
+    """Markdown with the site's extensions (highlighting, math, admonitions) but no link syntax,
+    for docstrings and comments."""
+    renderer = python_markdown.Markdown(extensions=extensions, extension_configs=extension_configs)
+    for name in _LINK_PATTERNS:
+        renderer.inlinePatterns.deregister(name, strict=False)
+    return lambda text: renderer.reset().convert(text)
 
 
 def _inline(html: str) -> str:
