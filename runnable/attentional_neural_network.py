@@ -25,8 +25,7 @@ Differences from the paper:
   input, repeat); the paper's layer sizes, training procedure and classification module are not
   reproduced.
 - The equations are this module's reading of the scheme, not quoted from the paper.
-- The demo trains on small synthetic superposed patterns, not on the paper's noisy and overlapping
-  MNIST digits.
+- The demo trains on small synthetic superposed patterns, not on the paper's MNIST-based tasks.
 
 Shapes: B batch, D input features, M hidden units, K hypotheses (the length of b), T iterations.
 """

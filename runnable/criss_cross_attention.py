@@ -20,9 +20,8 @@ every pixel has information from every other.
 influence which outputs after a number of passes.
 
 Differences from the paper:
-- γ starts at 0, so a fresh block is the identity; the paper's surrounding network (a dilated ResNet
-  backbone, reduction and fusion convolutions, the segmentation head and its losses) is not part of
-  the module.
+- Only the attention block is implemented: the dilated ResNet backbone, the reduction and fusion
+  convolutions around the block, the segmentation head and its losses are not.
 - The recurrent form applies the block R times with shared weights as in the paper, but nothing is
   trained here: the demo shows reachability and weights, not segmentation accuracy.
 

@@ -23,8 +23,8 @@ With the compact kernels a query with no key within h gets 0/0 = NaN.
 `torch.nn.functional.scaled_dot_product_attention`.
 
 Differences from the paper:
-- The estimator is computed exactly as defined; only the kernels' constants are dropped, since they
-  cancel in the ratio, and bandwidths are chosen by hand rather than by cross-validation.
+- None of substance: the estimator is computed as defined; the kernels' constants are dropped
+  because they cancel in the ratio, and the bandwidths are set by hand.
 
 Shapes: queries (..., L_q, d), keys (..., L_k, d), values (..., L_k, d_v) → (..., L_q, d_v).
 """
