@@ -17,6 +17,16 @@ reconstruction masks the input, iterate. It is not the paper's network: its laye
 training procedure and classification module are not reproduced, and the equations above are
 this module's, not quoted from the paper. The demo trains it briefly on superimposed strokes.
 
+`naive_feedback_gating` computes the same equations one unit at a time; the demo trains the module
+and measures what survives.
+
+Differences from the paper:
+- Only the general scheme is kept (a hypothesis gates hidden units, their reconstruction masks the
+  input, repeat); the paper's layer sizes, training procedure and classification module are not
+  reproduced.
+- The equations are this module's reading of the scheme, not quoted from the paper.
+- The demo trains on small synthetic superposed patterns, not on the paper's MNIST-based tasks.
+
 Shapes: B batch, D input features, M hidden units, K hypotheses (the length of b), T iterations.
 """
 from __future__ import annotations
@@ -28,6 +38,9 @@ from runnable._training import fit
 
 
 class FeedbackGating(nn.Module):
+    """The feedback loop's three maps: bottom-up features (W, c), the top-down gate from a
+    hypothesis (U) and the reconstruction that becomes the input mask (W', d)."""
+
     def __init__(self, features: int, hidden: int, hypotheses: int):
         super().__init__()
         self.encoder = nn.Linear(features, hidden)                  # W, c

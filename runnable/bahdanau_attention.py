@@ -26,6 +26,8 @@ Differences from the paper:
   paper's weighs the new one (the same family of functions, relabelled). All layers have biases,
   which the paper's equations leave out for brevity.
 - Sizes are small (the paper: 1000 hidden units, 620-dimensional embeddings, 500 maxout units).
+- Training is teacher-forced on toy data here; the paper's WMT'14 training, minibatch sorting and
+  beam search are not part of the module.
 """
 from __future__ import annotations
 
@@ -35,6 +37,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 class AdditiveAttention(nn.Module):
+    """The alignment model: a one-hidden-layer network that scores each annotation h_j against the
+    decoder's previous state, then a softmax over the source positions."""
+
     def __init__(self, state_size: int, annotation_size: int, align_size: int):
         super().__init__()
         self.W = nn.Linear(state_size, align_size, bias=False)       # W_a

@@ -16,6 +16,17 @@ term and leaves a Gaussian blur; with a window covering the whole image the filt
 Gaussian Nadaraya–Watson on the feature vectors (ξ/σ_d, f(ξ)/σ_r). The paper measures colour
 similarity in CIE-Lab; here the range distance is taken over whatever channels are given.
 
+`F.unfold` gathers every pixel's window in one tensor, so the whole image is filtered with one
+softmax; window positions outside the image get a score of −∞. `naive_bilateral_filter` is the
+paper's sum as a loop over pixels and neighbours.
+
+Differences from the paper:
+- Both kernels are Gaussians; the paper allows other closeness and similarity functions.
+- The range distance is Euclidean over whatever channels are given; the paper measures colour
+  similarity in CIE-Lab.
+- The window is cut at radius r instead of the infinite sum of the definition, and positions outside
+  the image are left out.
+
 Shapes: images (N, C, H, W); the output has the same shape.
 """
 from __future__ import annotations

@@ -15,6 +15,16 @@ instead of full attention's N². The recurrent form applies the same block twice
 weights): pixel p reaches u through the pixel on p's row and u's column, so after two passes
 every pixel has information from every other.
 
+`criss_cross_attention` returns, for each pixel, its H column weights followed by its W row weights;
+`cross_map` spreads them back onto the image. `reachability` is the closed form for which inputs can
+influence which outputs after a number of passes.
+
+Differences from the paper:
+- Only the attention block is implemented: the dilated ResNet backbone, the reduction and fusion
+  convolutions around the block, the segmentation head and its losses are not.
+- The recurrent form applies the block R times with shared weights as in the paper, but nothing is
+  trained here: the demo shows reachability and weights, not segmentation accuracy.
+
 Shapes: B batch, C channels, C' query/key channels, H × W pixels.
 """
 from __future__ import annotations
@@ -71,6 +81,9 @@ def reachability(H: int, W: int, passes: int) -> torch.Tensor:
 
 
 class CrissCrossAttention(nn.Module):
+    """One criss-cross block: 1×1 convolutions give queries and keys with C/reduction channels and
+    values with C; γ starts at zero, so the block starts as the identity."""
+
     def __init__(self, channels: int, reduction: int = 8):
         super().__init__()
         self.query = nn.Conv2d(channels, channels // reduction, 1)

@@ -24,6 +24,15 @@ dropout is left out (dropout 0), and the projections have biases, as in torch.nn
 Masks follow torch's key_padding_mask convention: True marks a padded position. The heads are
 the project's own multi-head attention (runnable/multi_head_attention.py), whose masks say the
 opposite (True = may attend); the two functions below translate.
+Masks follow torch's convention: `True` marks a padded position. `load_torch` copies the weights of
+`torch.nn.TransformerDecoderLayer` (and `load_from_torch` those of `torch.nn.MultiheadAttention`),
+which is how the tests and the demo compare against torch.
+
+Differences from the paper:
+- Dropout is left out (rate 0) and the projections have biases, as in torch.nn.MultiheadAttention;
+  the paper does not say whether its projections have biases.
+- No embeddings, positional encodings or stack of N = 6 layers: the module is one decoder layer.
+
 Shapes: B batch, L_q target length, L_k source length, d model size, H heads, d_k = d / H.
 """
 from __future__ import annotations
@@ -53,6 +62,9 @@ def causal_self_attention(target, attention: MultiHeadAttention, target_padding_
 
 
 class DecoderLayer(nn.Module):
+    """One Transformer decoder layer: masked self-attention over the target, cross-attention into
+    the encoder's memory, then the feed-forward network, each in a post-norm residual."""
+
     def __init__(self, d_model: int, heads: int, d_ff: int):
         super().__init__()
         self.self_attention = MultiHeadAttention(d_model, heads)

@@ -15,6 +15,17 @@ pairs. Nothing here knows word order: permuting either sentence permutes the e_i
 sums unchanged. Padding is masked out of both softmaxes and both sums. The paper's optional
 intra-sentence attention and its projection of the embeddings are not part of this module.
 
+Padding is masked out of both softmaxes and out of both sums, so a padded batch gives each pair the
+same result as running it alone. `naive_decomposable_attention` does the three steps one word at a
+time.
+
+Differences from the paper:
+- F, G and H are two ReLU layers each, without the paper's dropout, and H ends in class scores
+  without the softmax (left to the loss).
+- The paper's optional intra-sentence attention and its projection of the GloVe embeddings are left
+  out.
+- Nothing is trained on SNLI: the demo uses a toy sentence pair with random weights.
+
 Shapes: B batch, La and Lb padded lengths, D word-vector size, K hidden size, C classes.
 """
 from __future__ import annotations
@@ -24,10 +35,14 @@ from torch import nn
 
 
 def feedforward(inputs: int, hidden: int) -> nn.Sequential:
+    """Two ReLU layers: the form used here for F, G and the first part of H."""
     return nn.Sequential(nn.Linear(inputs, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU())
 
 
 class DecomposableAttention(nn.Module):
+    """The three steps with their three networks: F scores the alignment, G compares each word with
+    its aligned phrase, H classifies the two summed comparisons."""
+
     def __init__(self, word_size: int, hidden_size: int, classes: int = 3):
         super().__init__()
         self.F = feedforward(word_size, hidden_size)

@@ -15,6 +15,11 @@ c_i = h_{p_i}. It is attention whose scores ignore the content: 0 inside the win
 The soft alignment that replaced it computes α_i from the decoder state and the annotations, so
 it can follow reordering; the cursor cannot.
 
+Differences from the paper:
+- There is no paper: the source is Bahdanau's recollection in an email Karpathy published, which
+  gives no formula; the rounding, the window and the equal weights inside it are this module's
+  reading.
+
 Shapes: B batch, L output length, T source length, M annotation size, w window half-width.
 """
 from __future__ import annotations

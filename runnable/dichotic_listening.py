@@ -22,6 +22,13 @@ The three theories are three settings of (g, stage): Broadbent's filter (g = 0, 
 Treisman's attenuation (0 < g < 1, early), Deutsch & Deutsch (g = 1, late). Closed form for one
 presentation at gain g > 0:  P(recognised) = 1 − Φ((θ/g − 1)/σ).
 
+Differences from the paper:
+- The three theories are written as one signal-detection model of our own (a gain on the unattended
+  ear, noisy evidence, word thresholds), not as any of the authors' own formalisations, which were
+  verbal.
+- The model reproduces the qualitative shape of Cherry's and Moray's findings with illustrative
+  parameters (gains, noise and thresholds chosen by hand), not fitted to their data.
+
 Shapes: N trials, T time steps; channels stacked as (N, 2, T), channel 0 attended.
 """
 from __future__ import annotations
@@ -36,6 +43,8 @@ OWN_NAME = 0  # word index of the listener's own name in the dictionary
 
 @dataclass(frozen=True)
 class SelectionTheory:
+    """One theory of selection as two numbers: the gain the filter leaves on the unattended ear, and
+    whether selection happens after recognition (by importance) instead of before it."""
     name: str
     gain: float         # g: gain of the unattended channel before recognition
     late: bool = False  # select after recognition, by importance (Deutsch & Deutsch)

@@ -34,6 +34,16 @@ range. The sort that makes φ has no gradient with respect to the order; gradien
 through the usage values only (the paper says it ignores the sort's discontinuities). The
 paper's sparse link matrix, and the small ε that reference code adds to usage, are left out.
 
+The functions take the gates, keys and modes already in range; a controller network and its output
+layer would produce them.
+
+Differences from the paper:
+- The controller (an LSTM) and the map from its output to the gates, keys and modes are left out:
+  the functions take them already in range.
+- Gradients pass through the usage values only, not through the sort that orders the free list (the
+  paper also ignores its discontinuities).
+- The paper's sparse link matrix and the small ε that reference code adds to usage are left out.
+
 Shapes: B batch, N rows, W row size, R read heads.
 """
 from __future__ import annotations

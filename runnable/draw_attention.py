@@ -36,6 +36,17 @@ the image centre (A + 1)/2, and δ̃ = 1 makes the grid span the first pixel to 
 the longer side. Z is computed as a softmax over the pixels, which is the same normalisation
 but cannot divide 0 by 0 when a narrow filter lies far outside the image.
 
+Pixels and filters are counted from 1, which is the reading under which both formulas above are
+centred.
+
+Differences from the paper:
+- Pixels and filters are counted from 1, the reading under which the paper's centring formulas work
+  out; the paper does not spell this out.
+- Z is computed as a softmax over pixels: the same normalisation, but it cannot divide 0 by 0 when a
+  narrow filter lies far outside the image.
+- Only the read and write operators are implemented; the recurrent VAE around them (encoder,
+  decoder, latent sampling, training) is not.
+
 Shapes: any leading batch dims (...); images (..., B, A), patches (..., N, N).
 """
 from __future__ import annotations

@@ -21,6 +21,14 @@ softmax(max_i(e_ji) - e_ji) instead, with e_ji = A_j · A_i. Softmax ignores a p
 so that equals softmax(-e_ji): the LEAST similar channels get the most weight. `released_code=True`
 computes that form; the default is the paper's.
 
+`naive_position_attention` and `naive_channel_attention` are the slow references.
+
+Differences from the paper:
+- The two modules' outputs are summed directly; the paper passes each through a convolution first,
+  and the ResNet backbone and segmentation head are left out.
+- The channel softmax follows the paper's equation by default; the released code's softmax(max − e),
+  which favours the least similar channels, is available as an option.
+
 Shapes: B batch, C channels, C/8 query/key channels, H × W positions, N = HW.
 """
 from __future__ import annotations
@@ -72,6 +80,9 @@ def naive_channel_attention(a):
 
 
 class DualAttention(nn.Module):
+    """Position attention and channel attention side by side, their outputs summed; α and β start at
+    zero, so the module starts as the identity."""
+
     def __init__(self, channels: int, reduction: int = 8, released_code: bool = False):
         super().__init__()
         self.query = nn.Conv2d(channels, channels // reduction, 1)   # C' (the paper's C, renamed)

@@ -13,6 +13,12 @@ enters every decoder step):
 However long the source, everything the decoder knows about it must fit in c: this is the
 bottleneck that made translation quality fall with sentence length and that attention removed.
 
+Differences from the paper:
+- GRU cells and small sizes; Sutskever et al. used deep LSTMs, reversed source sentences and much
+  larger models, none of which is reproduced.
+- The output layer is a single linear map of [s_i; c; y_{i-1}] (Cho et al.'s form has a maxout
+  layer).
+
 Shapes: B batch, T source length, L target length, E embedding size, H hidden size, V vocabulary.
 """
 from __future__ import annotations
@@ -22,6 +28,9 @@ from torch import nn
 
 
 class EncoderDecoder(nn.Module):
+    """A GRU encoder whose last state c is all the decoder is given: c sets the decoder's first
+    state and is fed to every step and to the output layer."""
+
     def __init__(self, source_vocab: int, target_vocab: int, embed: int = 32, hidden: int = 64):
         super().__init__()
         self.source_embed = nn.Embedding(source_vocab, embed)

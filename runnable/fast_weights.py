@@ -32,6 +32,17 @@ for n = 1..ν and i = 1..2d, indices taken cyclically. Their released code (IDSI
 src/utils/cuda_fast_weight_layer.py, mul_roll_repeat) computes r · roll(r, n), the same products
 listed in another order within each block, so every dot product φ(k)ᵀφ(q) is the same.
 
+Both rules are written as the recurrence, one time step at a time, vectorised over any batch
+dimensions. `store_then_read` writes a list of pairs and then reads every key back, which is how the
+demo measures the memory.
+
+Differences from the paper:
+- The slow network is not modelled: keys, values, queries (and write strengths) are given, so only
+  the fast-weight rules are implemented.
+- The 1992 scheme is written in the additive outer-product form in which Schlag, Irie and
+  Schmidhuber restate it, not in the original paper's notation. Of their feature maps only DPFP
+  (and elu + 1) are here.
+
 Shapes: q, k (..., L, d_k); v (..., L, d_v); beta (..., L); outputs (..., L, d_v); W (..., d_v, d_k).
 """
 from __future__ import annotations
@@ -103,6 +114,9 @@ class FastWeightProgrammer(nn.Module):
         self.value, self.beta = nn.Linear(d_in, d_value), nn.Linear(d_in, 1)
 
     def forward(self, x):
+        """The slow net's projections of x become queries and keys (unit-length, or DPFP features
+        sum-normalised), values and (for the delta rule) a write strength β in (0, 1); the fast
+        weights do the rest."""
         if self.keys == "l2":
             q, k = F.normalize(self.query(x), dim=-1), F.normalize(self.key(x), dim=-1)
         else:

@@ -18,6 +18,13 @@ stops at the target (self-terminating) or after the last item. Examined items k:
 
 so the present slope is item_time / 2 and the absent slope item_time, a ratio of 2.
 
+Differences from the paper:
+- The model (parallel feature maps and a serial self-terminating spotlight) is a standard
+  formalisation of the theory, not a model stated in the paper, which is verbal.
+- It reproduces the qualitative shape of the results (flat feature search, linear conjunction search
+  with a 2:1 absent-to-present slope ratio) with illustrative timing parameters, not fitted to
+  Treisman and Gelade's data.
+
 Shapes: M trials, F = 4 feature maps, G² cells.
 """
 from __future__ import annotations

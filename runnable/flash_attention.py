@@ -46,6 +46,12 @@ PyTorch cannot choose where a tensor lives, so this module shows the arithmetic,
 Causal: query i sees keys j ≤ i, counted from the start of both sequences (as torch's SDPA with
 is_causal=True); tiles wholly in a query block's future are skipped, not computed.
 
+Differences from the paper:
+- The tiles are a Python loop over PyTorch tensors: the arithmetic and the memory bound are the
+  paper's, the speed is not, since plain PyTorch cannot keep a tile in on-chip SRAM.
+- Forward pass only: the backward pass (recomputation from the saved logsumexp), dropout and the
+  fused kernel are left out.
+
 Shapes: q (..., L_q, d), k (..., L_k, d), v (..., L_k, d_v) → output (..., L_q, d_v),
 logsumexp (..., L_q). The leading dimensions (batch, heads) broadcast as in matmul.
 """

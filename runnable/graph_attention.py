@@ -16,6 +16,13 @@ Because aᵀ[x ‖ y] = a_1ᵀ x + a_2ᵀ y, the N × N scores are one broadcast
 numbers rather than N² concatenations. LeakyReLU is increasing, so for any two neighbours j, j'
 every node ranks them the same way (the order of a_2ᵀ W h_j decides it).
 
+`naive_graph_attention` loops over heads, nodes and neighbours with the concatenation written out;
+it is what the vectorised layer is checked against.
+
+Differences from the paper:
+- No dropout on inputs or attention weights (the paper uses 0.6 on both for its transductive tasks).
+- The output layer's final softmax or sigmoid is left to the caller's loss.
+
 Shapes: N nodes, F input features, F' features per head, K heads; adjacency (N, N) boolean,
 adjacency[i, j] True when j is a neighbour of i (i attends to j). Edges need not be symmetric.
 """
@@ -27,6 +34,9 @@ from torch import nn
 
 
 class GraphAttentionLayer(nn.Module):
+    """One graph attention layer with K heads, each with its own W^k and a^k; heads are concatenated
+    (hidden layers) or averaged (output layer)."""
+
     def __init__(self, in_features: int, out_features: int, heads: int = 1, concat: bool = True,
                  negative_slope: float = 0.2):
         super().__init__()

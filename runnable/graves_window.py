@@ -17,6 +17,14 @@ the integral of positive steps, so it slides monotonically along the characters.
 same step t and the first layer at step t + 1 (as w_{t-1} in h^1_{t+1}); this module is the window
 alone and takes the hidden states as given.
 
+Padding characters get an exponent of −∞, so their weight φ is exactly zero.
+
+Differences from the paper:
+- Only the window is implemented: the hidden states are given, and the synthesis network's LSTM
+  layers, its mixture-density output and the feedback of w_t into step t + 1 are left out.
+- Padding characters get an exponent of −∞, so their weight is exactly zero; the paper has no
+  padding.
+
 Shapes: B batch, T pen steps, U characters, C alphabet size, H hidden size, K components.
 """
 from __future__ import annotations
@@ -28,6 +36,9 @@ from torch import nn
 
 
 class GravesWindow(nn.Module):
+    """The window's parameters come from one linear layer on the hidden state: 3K numbers for the K
+    components' importance, width and step."""
+
     def __init__(self, hidden_size: int, components: int):
         super().__init__()
         self.components = components

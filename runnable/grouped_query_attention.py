@@ -24,6 +24,12 @@ Uptraining (the GQA paper): a multi-head checkpoint becomes a GQA one by mean-po
 value projections of the heads in each group (the query and output projections are kept); the
 paper then continues pre-training briefly. mean_pool_heads does the conversion, not the training.
 
+Differences from the paper:
+- The uptraining recipe is only its first step: mean_pool_heads converts the weights; the brief
+  continued pre-training that the GQA paper adds is not run.
+- No KV cache or incremental decoding: the memory saving is computed from the shapes, not measured
+  during generation.
+
 Shapes: q (B, H, L_q, d), k and v (B, H_kv, L_k, d) → output (B, H, L_q, d) (the output only, as
 torch's F.scaled_dot_product_attention(..., enable_gqa=True)). The module: x (B, L, d_model) →
 (B, L, d_model), with k_proj and v_proj mapping d_model → H_kv·d_head.
@@ -63,6 +69,8 @@ class GroupedQueryAttention(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model, bias=bias)
 
     def forward(self, x: Tensor, causal: bool = False) -> Tensor:
+        """Project, split into H query heads and H_kv key/value heads, attend with the heads
+        grouped, merge and project back."""
         B, L, d_model = x.shape
 
         def heads(t):                                                  # (B, L, n·d_head) → (B, n, L, d_head)

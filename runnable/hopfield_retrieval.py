@@ -18,6 +18,14 @@ which is softmax attention with the state as the query, the patterns as keys and
 scale β: SDPA(ξ, X, X, scale=β). Ramsauer et al. show it minimises their log-sum-exp energy, can
 store exponentially many patterns in d, and retrieves a well-separated pattern in one update.
 
+`hopfield_update` is the modern update; `classical_hopfield_recall` runs sweeps of asynchronous sign
+updates with the Hebbian weights.
+
+Differences from the paper:
+- Units are ±1 (Hopfield's 0/1 units relabelled), and an unknown entry of a cue may be 0.
+- The modern network is only its update rule; the Hopfield layers, pooling and the experiments of
+  Ramsauer et al. are not reproduced.
+
 Shapes: state (..., d); patterns (..., N, d), batch dimensions broadcast, so states (..., L, d)
 against patterns (..., 1, N, d) update L queries at once.
 """

@@ -17,6 +17,16 @@ Causal (j ≤ i) the sums become running totals, which is a recurrent network:
 O(L·d·d_v), parallel over positions); `linear_attention_recurrent` runs the recurrence one
 token at a time with a state of fixed size (d·d_v + d), whatever the position.
 
+The parallel causal form uses cumulative sums of φ(K_j) V_jᵀ over positions (linear in the length,
+parallel over positions, memory L · d · d_v); the recurrent form runs `recurrent_step` one token at
+a time. A small `eps` is added to the denominator in both, so they agree exactly.
+
+Differences from the paper:
+- A small eps is added to the denominator (normalize=False drops it), so the parallel and recurrent
+  forms agree exactly; the paper writes the division without it.
+- The causal form uses cumulative sums in PyTorch rather than the paper's custom CUDA kernel, so its
+  memory is L · d · d_v.
+
 Shapes: q (..., L_q, d), k (..., L_k, d), v (..., L_k, d_v) → (..., L_q, d_v); causal needs L_q = L_k.
 """
 from __future__ import annotations

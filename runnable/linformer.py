@@ -16,6 +16,11 @@ so little is lost. With k = n and E = F = I it is ordinary softmax attention. Be
 mix all positions and have a fixed width n, this form suits encoders of a set length, not
 causal decoding (the future would leak into every summary key).
 
+Differences from the paper:
+- One E, F pair per layer, shared by the heads (one of the paper's sharing options); the paper also
+  studies per-head projections and other choices of k per layer.
+- The demo's E = F are fixed segment means to show the low-rank bet; the paper learns them.
+
 Shapes: q (..., L, d), k (..., n, d), v (..., n, d_v), E and F (k, n) → output (..., L, d_v),
 weights (..., L, k). The module takes x (B, n, d_model).
 """

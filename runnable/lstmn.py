@@ -18,6 +18,16 @@ all zeros. (Whether the authors' code instead puts a zero initial state on the t
 give the same h_1, c_1 but a one-hot first row, is not something this module claims.) Step 2 then
 has a one-entry tape, s^2 = [1], so the first two steps are exactly those of a standard LSTM.
 
+The recurrence is sequential by nature, so `forward` loops over time but handles the batch and the
+whole tape at once; the projections W_h h_i are computed once per token and kept. `naive_lstmn`
+writes every sum out.
+
+Differences from the paper:
+- The first step starts from a zero state with an empty tape, so row 1 of the attention matrix is
+  all zeros; whether the authors' code does the same is not claimed.
+- Only the LSTMN reader is implemented; the paper's shallow- and deep-fusion encoder–decoders and
+  its tasks are not.
+
 Shapes: B batch, L length, d input size, n hidden size, A attention size.
 """
 from __future__ import annotations
@@ -27,6 +37,9 @@ from torch import nn
 
 
 class LSTMN(nn.Module):
+    """The long short-term memory-network: an LSTM whose recurrence reads an attention-weighted
+    summary of all earlier hidden and memory states (the tape) instead of only the last ones."""
+
     def __init__(self, input_size: int, hidden_size: int, attention_size: int | None = None):
         super().__init__()
         A, self.n = attention_size or hidden_size, hidden_size

@@ -23,6 +23,11 @@ where align is the softmax above taken over the window. The Gaussian is applied 
 softmax, so the local weights sum to less than one. Positions here are counted s = 1..S, so
 that p_t ∈ (0, S) lands among them. The paper's input feeding is not part of this module.
 
+Differences from the paper:
+- Input feeding (the attentional vector fed into the next step) is left out: the module scores and
+  reads, given the decoder states.
+- Positions are counted s = 1..S so that the predicted position p_t ∈ (0, S) lands among them.
+
 Shapes: B batch, S source length, d state size (h_t and h̄_s alike), A concat-score size.
 """
 from __future__ import annotations
@@ -32,6 +37,9 @@ from torch import nn
 
 
 class LuongAttention(nn.Module):
+    """Luong et al.'s attention: global (every source position) or, with a window D, local-p around
+    a predicted position; the score is dot, general or concat."""
+
     def __init__(self, size: int, score: str = "general", window: int | None = None, align_size: int = 0):
         super().__init__()
         assert score in ("dot", "general", "concat"), score

@@ -10,6 +10,17 @@ End-To-End Memory Networks (section 2): with m_i = Σ_j A^k x_ij, c_i = Σ_j C^k
     p_i = softmax(u^T m_i),   o = Σ_i p_i c_i,   u^{k+1} = u^k + o^k,   â = softmax(W(o^K + u^K)),
 and adjacent tying (section 2.2) A^{k+1} = C^k, W^T = C^K, B = A^1: K hops use tables E_0..E_K,
 A^k = E_{k-1}, C^k = E_k. No position or temporal encoding (section 4.1): word order is ignored.
+`read_memory` is one hop of either kind; `naive_memory_hops` is the slow reference the tests compare
+both networks with.
+
+Differences from the paper:
+- The end-to-end network ties weights only between adjacent hops (each hop's output embedding is the
+  next hop's input embedding), one of the paper's two tying schemes; layer-wise tying and temporal
+  encoding are left out.
+- In the hard network s_R reuses s_O's U Φ_x(..) against the answer embeddings U_R, a
+  simplification, and training with the margin loss and the paper's bAbI experiments are not
+  reproduced.
+
 Shapes: B batch, N sentences, J words a sentence (id 0 pads), V vocabulary, d embedding, K hops.
 """
 from __future__ import annotations

@@ -19,6 +19,14 @@ The Transformer applies such a layer to every position separately (its position-
 feed-forward network), so in a Transformer block attention reads the sequence and the MLP
 reads a fixed memory.
 
+`mlp` is the usual matrix form, `mlp_as_attention` the slot form; the tests check both against
+`nn.Sequential` with the weights copied, and the softmax variant against
+`scaled_dot_product_attention`.
+
+Differences from the paper:
+- None from a paper: the identity (hidden units as key–value slots) is shown on a plain two-layer
+  MLP; the keys and values are parameters, the same for every input, not computed from a sequence.
+
 Shapes: x (..., d); keys (H, d); key_bias (H,); values (H, d_out); value_bias (d_out,) → (..., d_out).
 """
 from __future__ import annotations

@@ -13,6 +13,11 @@ one matrix product, reshaped to (B, h, L, d_k); heads_one_by_one computes them s
 checks that the two are the same thing. Each head can put its weight on different positions,
 which one head, averaging everything into one distribution per query, cannot.
 
+Differences from the paper:
+- The projections have biases, as in torch.nn.MultiheadAttention (which the tests compare against);
+  the paper writes them without.
+- No dropout on the attention weights (the paper's residual dropout belongs to the layer around it).
+
 Shapes (batch first): query (B, L_q, d_model), key and value (B, L_k, d_model) → output
 (B, L_q, d_model), weights (B, h, L_q, L_k). mask: bool, broadcastable to (B, h, L_q, L_k),
 True = may attend (e.g. padding_mask(lengths, L_k), (B, 1, 1, L_k)); causal: query i sees keys j ≤ i.
@@ -28,6 +33,9 @@ from runnable.scaled_dot_product_attention import padding_mask, scaled_dot_produ
 
 
 class MultiHeadAttention(nn.Module):
+    """H heads, each attending in its own d_model/H-dimensional subspace; the four projections are
+    single d_model × d_model matrices whose row blocks are the heads' matrices."""
+
     def __init__(self, d_model: int, num_heads: int, bias: bool = True):
         super().__init__()
         assert d_model % num_heads == 0, "d_model must split evenly into heads"
@@ -51,6 +59,8 @@ class MultiHeadAttention(nn.Module):
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None,
                 causal: bool = False) -> tuple[Tensor, Tensor]:
+        """Project queries, keys and values, split them into heads, attend in every head at once,
+        then merge the heads and apply W^O. Returns the output and each head's weights."""
         q = self.split_heads(self.q_proj(query))
         k = self.split_heads(self.k_proj(key))
         v = self.split_heads(self.v_proj(value))

@@ -19,6 +19,13 @@ where the last term is the same for every key and cancels in the softmax: Gaussi
 Nadaraya–Watson is dot-product attention with scale 1/h² and a per-key bias −‖k‖²/(2h²).
 With the compact kernels a query with no key within h gets 0/0 = NaN.
 
+`as_scaled_dot_product` is the same Gaussian estimator computed by
+`torch.nn.functional.scaled_dot_product_attention`.
+
+Differences from the paper:
+- None of substance: the estimator is computed as defined; the kernels' constants are dropped
+  because they cancel in the ratio, and the bandwidths are set by hand.
+
 Shapes: queries (..., L_q, d), keys (..., L_k, d), values (..., L_k, d_v) → (..., L_q, d_v).
 """
 from __future__ import annotations
@@ -73,6 +80,7 @@ def naive_nadaraya_watson(queries, keys, values, bandwidth, kernel="gaussian"):
 
 
 def target_function(x):
+    """The smooth function the demo's noisy samples come from."""
     return torch.sin(2 * math.pi * x) + 0.5 * torch.sin(6 * math.pi * x)
 
 

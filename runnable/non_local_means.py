@@ -20,6 +20,17 @@ which is scaled dot-product attention with scale 1 and a residual connection. (T
 puts batch normalisation after W_z, started at zero so the block begins as the identity; it is
 left out here.)
 
+`patch_features` scales each patch by the square root of the Gaussian weights, so a plain squared
+distance between features is the weighted patch distance. The whole image is searched unless
+`search_radius` is given; `naive_non_local_means` is the definition as a loop.
+
+Differences from the paper:
+- The weighted patch distance uses a Gaussian of width a over the patch offsets as in the paper, but
+  the search window is the whole image unless search_radius is given (the paper's experiments
+  restrict it).
+- The paper's batch normalisation after W_z (started at zero) in the neural non-local block is left
+  out.
+
 Shapes: images (N, 1, H, W); non-local block input (N, C, *spatial), output the same.
 """
 from __future__ import annotations
@@ -96,6 +107,8 @@ class NonLocalBlock(nn.Module):
         return torch.softmax(scores, dim=-1), self.g(tokens)
 
     def forward(self, x):
+        """Attend, mix the values, and add the result back to the input through W_z: the block is a
+        residual."""
         weights, values = self.attention(x)
         y = weights @ values                                                    # y_i = Σ_j f_ij g(x_j) / C(x)
         return self.W_z(y).transpose(1, 2).reshape(x.shape) + x                 # z = W_z y + x

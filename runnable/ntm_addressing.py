@@ -16,6 +16,14 @@ and then reads (section 3.1) or erases and adds (section 3.2):
 Content addressing finds a row by what it holds; the gate and the shift let the head keep its
 place and move from there, which is what lets an NTM iterate over memory (the copy task).
 
+`NTMHead` maps a controller output to the head's parameters with the paper's constraints (softplus
+for β, sigmoids for g and e, a softmax for s, 1 + softplus for γ).
+
+Differences from the paper:
+- The controller is not modelled: NTMHead maps a given controller output to the head's parameters.
+- The shift distribution covers a fixed set of offsets (−1, 0, +1 by default), one of the paper's
+  choices.
+
 Shapes: B batch, N memory rows, M row size, S allowed shifts (default -1, 0, +1).
 """
 from __future__ import annotations

@@ -22,6 +22,13 @@ level as d grows. An optional durable-store capacity K keeps only the first K it
 (then there is no closed form; the simulation handles it). Rows are exchangeable, so the
 simulation always cues row 0.
 
+Differences from the paper:
+- The model (an exponentially fading trace read by a slow serial reader) is a common formalisation,
+  not one stated by Sperling, whose account is verbal.
+- It reproduces the qualitative shape of his results (partial report above whole report, falling
+  with cue delay to the whole-report level within about a second) with illustrative parameters, not
+  fitted to his data.
+
 Shapes: D cue delays, M trials, N = rows · columns items (row-major).
 """
 from __future__ import annotations

@@ -25,6 +25,11 @@ iid features (exp(‖x + y‖²) − 1)/m. The error falls like 1/√m, but from
 exponentially with the norms of queries and keys.
 
 The kernel here is exp(qᵀk); to estimate softmax(QKᵀ/√d) pass q and k scaled by d^(-1/4).
+Differences from the paper:
+- The kernel is exp(qᵀk): to estimate softmax(QKᵀ/√d) the caller scales q and k by d^(-1/4).
+- The random features (orthogonal within blocks) are drawn once by the caller and not redrawn during
+  training, as the paper does; its generalised kernels such as ReLU features are left out.
+
 Shapes: q (..., L_q, d), k (..., L_k, d), v (..., L_k, d_v), projection W (m, d).
 """
 from __future__ import annotations

@@ -12,6 +12,11 @@ input is the point it just chose (a start vector at i = 1). For permutation-styl
 greedy decoding here masks positions already chosen (score -∞): a decoding choice of this
 module, not part of the equations above. Teacher-forced steps are not masked.
 
+Differences from the paper:
+- Greedy decoding masks positions already chosen (score −∞), a decoding choice of this module, not
+  part of the paper's equations; the paper uses beam search for its travelling-salesman results.
+- LSTM sizes are small and nothing is trained on the paper's convex hull, Delaunay or TSP data.
+
 Shapes: B batch, n input length, m output length, I point size, H RNN size, A attention size.
 """
 from __future__ import annotations
@@ -21,6 +26,9 @@ from torch import nn
 
 
 class PointerAttention(nn.Module):
+    """The pointer: additive attention whose softmax over the input positions is itself the output
+    distribution, with no weighted sum after it."""
+
     def __init__(self, hidden: int, align: int):
         super().__init__()
         self.W1 = nn.Linear(hidden, align, bias=False)  # W_1, on encoder states

@@ -17,6 +17,12 @@ before (a bucket can straddle a chunk boundary). The cost is O(L c) scores after
 sort. This module does one hashing round; the paper combines several independent rounds so that
 a near pair separated by one hash is likely joined by another.
 
+Differences from the paper:
+- One hashing round; the paper combines several independent rounds so that a near pair split by one
+  hash is likely joined by another.
+- A position attends to itself only when nothing else is visible, as in the paper; the reversible
+  layers and chunked feed-forward layers of the Reformer are not part of the module.
+
 Shapes: qk (..., L, d), v (..., L, d_v), rotations R (d, b/2); L must be a multiple of c.
 """
 from __future__ import annotations

@@ -11,6 +11,13 @@ softmax of their scores, so its output is an average that does not grow with n, 
 pair sum does. Sharing g_θ across pairs and summing makes RN(O) invariant to the order of the
 objects.
 
+`all_pairs` builds the n × n grid of concatenated pairs, so g_θ runs on all of them in one call;
+`naive_relation_network` is the double loop the tests compare it with.
+
+Differences from the paper:
+- g_θ and f_φ are small MLPs and objects are given as vectors: the paper's CNN and LSTM front ends
+  and its CLEVR and bAbI tasks are left out.
+
 Shapes: B batch, n objects, d object size, Q question size (0 for none), G the size of g's output.
 """
 from __future__ import annotations
@@ -32,6 +39,7 @@ def all_pairs(objects, question=None):
 
 
 def mlp(*sizes):
+    """A multilayer perceptron with ReLUs between its layers and none after the last."""
     layers = []
     for a, b in zip(sizes, sizes[1:]):
         layers += [nn.Linear(a, b), nn.ReLU()]
@@ -39,6 +47,9 @@ def mlp(*sizes):
 
 
 class RelationNetwork(nn.Module):
+    """RN(O) = f_φ(Σ_{i,j} g_θ(o_i, o_j, q)): g_θ looks at every ordered pair of objects (with the
+    question, if any), f_φ reads the sum."""
+
     def __init__(self, object_size: int, out_size: int, question_size: int = 0, hidden: int = 64, relation: int = 64):
         super().__init__()
         self.g = mlp(2 * object_size + question_size, hidden, hidden, relation)   # g_θ
@@ -82,6 +93,8 @@ class SumOfObjects(nn.Module):
         self.phi, self.rho = mlp(object_size, hidden, hidden, hidden), mlp(hidden, hidden, out_size)
 
     def forward(self, objects):
+        """ρ(Σ_i φ(o_i)): the same budget as the relation network, but objects are summed one at a
+        time, never in pairs."""
         return self.rho(self.phi(objects).sum(1))
 
 

@@ -16,6 +16,15 @@ computed here in log space with logsumexp so long lattices do not underflow. The
 The alignment is marginalised, never chosen: this is the monotone alignment later attention
 models learned to make soft.
 
+It works in log space, where a sum of products becomes a `logsumexp` of sums, and uses index 0 for
+the blank. The slow reference at the bottom enumerates every path.
+
+Differences from the paper:
+- The forward variables are computed in log space with logsumexp, and autograd gives the gradient;
+  the paper derives it with the backward variables.
+- Index 0 is the blank, and the paper's node (t, u) is [t-1, u] here; the transcription and
+  prediction networks and beam search are left out.
+
 Shapes: B batch, T input steps, U target length, K + 1 output classes with the blank at index 0.
 Indices in the code are 0-based: node (t, u) of the paper is [t-1, u].
 """

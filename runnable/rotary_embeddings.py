@@ -16,6 +16,12 @@ rotated by its own absolute position; norms are unchanged. Values are not rotate
 (Some later code pairs coordinate i with i + d/2 instead of 2i with 2i + 1; that is the same
 idea on permuted coordinates, but the weights are not interchangeable.)
 
+Differences from the paper:
+- Coordinates are paired as (2i, 2i + 1), the paper's layout; some later code pairs i with i + d/2,
+  the same idea on permuted coordinates.
+- Only the rotation is implemented; the RoFormer model and the paper's linear-attention variant are
+  not.
+
 Shapes: x (..., L, d) with d even; positions (L,) or broadcastable to x's (..., L).
 """
 from __future__ import annotations

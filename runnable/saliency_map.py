@@ -25,6 +25,13 @@ winner-take-all, and inhibition that wears off. Here the levels are fewer and no
 orientation energy at full resolution goes through the pyramid, the winner is an argmax, and the
 inhibition is permanent.)
 
+Differences from the paper:
+- Fewer pyramid levels, not subsampled, orientation energy at full resolution, an argmax for the
+  winner and permanent inhibition of return; the paper uses nine subsampled levels, centre and
+  surround scales c ∈ {2, 3, 4}, δ ∈ {3, 4}, Gabor filters per level, integrate-and-fire neurons and
+  inhibition that wears off.
+- The image is synthetic; the parameters are illustrative.
+
 Shapes: images (3, H, W) with H, W divisible by 4; maps (h, w) = (H/4, W/4).
 """
 from __future__ import annotations

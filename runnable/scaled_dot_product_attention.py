@@ -19,6 +19,11 @@ output (and zero gradients). Torch's F.scaled_dot_product_attention agreed where
 on CPU, 2.11 on an H100), but nn.MultiheadAttention returns NaN there, and other versions and
 kernels may differ.
 
+Differences from the paper:
+- A query whose keys are all masked gets zero weights and a zero output (and zero gradients) instead
+  of NaN; the paper does not discuss the case.
+- No dropout on the weights.
+
 Shapes: q (..., L_q, d), k (..., L_k, d), v (..., L_k, d_v) → output (..., L_q, d_v),
 weights (..., L_q, L_k). Leading dimensions broadcast (batch, heads, ...).
 """

@@ -22,6 +22,14 @@ the residual instead of X, has no output projection W^O, uses Linear + ReLU as a
 feed-forward in place of rFF, applies LayerNorm only when ln=True (off by default), and its PMA
 attends over Z itself, with no rFF(Z).
 
+`MAB.multihead` is written out so that the tests can compare it with `torch.nn.MultiheadAttention`
+given the same weights.
+
+Differences from the paper:
+- rFF is Linear–ReLU–Linear applied to each element alone; the paper leaves its form open.
+- Nothing is trained on the paper's tasks (amortised clustering, point clouds): the demo learns the
+  maximum of a set.
+
 Shapes: B batch, n set size, d model width, h heads, m inducing points, k seeds.
 
 Differences from the paper:
@@ -37,10 +45,14 @@ from runnable._training import fit
 
 
 def rff(d: int):
+    """The row-wise feed-forward layer, applied to each element of a set on its own."""
     return nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d))
 
 
 class MAB(nn.Module):
+    """The multihead attention block MAB(X, Y): the rows of X attend over the rows of Y, then a
+    feed-forward layer, each with a residual and layer normalisation."""
+
     def __init__(self, d: int, heads: int):
         super().__init__()
         self.h = heads
@@ -49,6 +61,8 @@ class MAB(nn.Module):
         self.weights = None                                                      # last attention, (B, h, n_x, n_y)
 
     def multihead(self, X, Y):
+        """Multi-head attention written out (rather than nn.MultiheadAttention) so that the tests
+        can compare it with torch given the same weights; keeps the weights for plotting."""
         B, n, d = X.shape
         split = lambda t: t.view(B, -1, self.h, d // self.h).transpose(1, 2)    # (B, h, rows, d/h)  # noqa: E731
         Q, K, V = split(self.q(X)), split(self.k(Y)), split(self.v(Y))
@@ -62,11 +76,16 @@ class MAB(nn.Module):
 
 
 class SAB(MAB):
+    """Set attention block: the set attends over itself, O(n²)."""
+
     def forward(self, X):
         return super().forward(X, X)                                           # MAB(X, X)
 
 
 class ISAB(nn.Module):
+    """Induced set attention block: m learned inducing points attend over the set, then the set
+    attends over the m results, O(n·m)."""
+
     def __init__(self, d: int, heads: int, inducing: int):
         super().__init__()
         self.I = nn.Parameter(torch.randn(1, inducing, d) / d ** 0.5)
@@ -78,6 +97,9 @@ class ISAB(nn.Module):
 
 
 class PMA(nn.Module):
+    """Pooling by multihead attention: k learned seed vectors attend over the (feed-forward
+    transformed) set, giving k outputs whatever the set's size."""
+
     def __init__(self, d: int, heads: int, seeds: int = 1):
         super().__init__()
         self.S = nn.Parameter(torch.randn(1, seeds, d) / d ** 0.5)
@@ -98,6 +120,8 @@ class SetTransformer(nn.Module):
         self.pool, self.readout = PMA(d, heads, 1), nn.Linear(d, out_size)
 
     def forward(self, X):
+        """Embed each element, encode the set with attention, pool it to one vector with PMA and
+        read out."""
         return self.readout(self.pool(self.encoder(self.embed(X)))[:, 0])    # (B, out_size)
 
 
@@ -110,6 +134,7 @@ class DeepSets(nn.Module):
         self.rho = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, out_size))
 
     def forward(self, X):
+        """The baseline without attention: ρ(Σ_i φ(x_i))."""
         return self.rho(self.phi(X).sum(1))
 
 

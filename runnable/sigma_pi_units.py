@@ -14,6 +14,13 @@ which passes a when g = 1, b when g = 0 and mixes them for g in between. Attenti
 Σ_j α_j v_j is this sum of gate-times-value products with one gate per value. Products also
 compute what no linear threshold unit can: XOR(x_1, x_2) = x_1 + x_2 − 2 x_1 x_2 on {0, 1}.
 
+`sigma_pi` replaces every input outside a conjunct by 1 and takes the product, so all conjuncts are
+computed at once; `naive_sigma_pi` is the loop the tests compare it with.
+
+Differences from the paper:
+- The notation is ours, not the chapter's, and the units are shown alone: the chapter's learning
+  rules for them (generalised back-propagation through products) are left to autograd.
+
 Shapes: x (..., n) inputs; conjuncts, a list of K tuples of distinct indices into the last axis;
 weights (K,); the net input has shape (...).
 """

@@ -17,6 +17,12 @@ with f(t) = f before T_shift and x* after it. Without noise (σ = 0) the decisio
 a / v_0 if a ≤ v_0 T_shift, else T_shift + (a − v_0 T_shift) / v_1, where v_0 = μ gain(x*; f) and
 v_1 = μ g_high. With noise and no shift the mean first-passage time is a / v_1.
 
+Differences from the paper:
+- The model (a spotlight gain in front of a noisy accumulator to a threshold) is our formalisation;
+  Posner describes the effect verbally.
+- It reproduces the qualitative shape of the cueing effect (valid faster than neutral, neutral
+  faster than invalid) with illustrative parameters, not fitted to Posner's data.
+
 Shapes: M trials, K time steps of length dt (Euler–Maruyama).
 """
 from __future__ import annotations
@@ -29,6 +35,8 @@ import torch
 
 @dataclass(frozen=True)
 class Observer:
+    """The observer's parameters: the accumulator's drift, threshold and noise, the time outside the
+    decision, and the spotlight's gain at and away from its focus."""
     drift: float = 5.0         # μ: evidence per second at gain 1
     threshold: float = 1.0     # a
     noise: float = 1.0         # σ (evidence per √s)

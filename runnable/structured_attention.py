@@ -27,6 +27,15 @@ do not overflow (ψ_i(z, z') = θ_{i,i+1}(z, z') + θ_{i+1}(z')):
 which costs O(n) instead of the 2^n terms of the sum written out. Every step is differentiable,
 so gradients reach the scores through the marginals; here autograd differentiates the recursion.
 
+`brute_force_marginals` is the slow reference: it scores all 2^n assignments and adds them up.
+
+Differences from the paper:
+- Only the linear-chain (segmentation) attention is implemented; the paper's syntactic attention (a
+  parsing model over subtrees, inside–outside) and the experiments' rescaling of the weights are
+  not.
+- The marginals come from forward–backward in log space and autograd differentiates it; the paper
+  derives the backward pass by hand.
+
 Shapes: unary (..., n, 2); pairwise (..., 2, 2) shared by every edge, or (..., n-1, 2, 2) per
 edge with the same leading dims as unary; marginals (..., n, 2).
 """

@@ -14,6 +14,12 @@ stops the r rows from all picking the same words, so training adds the penalty
 whose diagonal part favours peaked rows (‖a_k‖² = 1 only for a one-hot row) and whose off-diagonal
 part favours rows that do not overlap; P = 0 exactly when the rows are one-hot on distinct words.
 
+Differences from the paper:
+- The hidden states are any sequence of vectors; the paper's bidirectional LSTM and its
+  classification layers are left out.
+- The penalty is written as in the paper, but the demo minimises it alone (no task loss), to show
+  what it does to A.
+
 Shapes: B batch, n words (padded), 2u state size, d_a attention size, r hops.
 """
 from __future__ import annotations
@@ -23,6 +29,9 @@ from torch import nn
 
 
 class StructuredSelfAttention(nn.Module):
+    """r hops of attention over the hidden states: A = softmax(W_s2 tanh(W_s1 Hᵀ)), one row per hop,
+    and the sentence matrix M = A H."""
+
     def __init__(self, state_size: int, attention_size: int, hops: int):
         super().__init__()
         self.W_s1 = nn.Linear(state_size, attention_size, bias=False)   # d_a × 2u

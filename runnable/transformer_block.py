@@ -22,6 +22,11 @@ value, and lets its one query attend to the t + 1 cached ones. No mask is needed
 cache holds exactly the positions ≤ t. Only attention mixes positions; everything else in the
 block acts on each position alone, so the result equals a full causal pass.
 
+Differences from the paper:
+- Post-norm by default, as in the paper; norm_first=True gives the pre-norm block common later.
+- Dropout defaults to 0 (the paper uses 0.1), and there are no embeddings or stack of layers: the
+  module is one block.
+
 Shapes (batch first): x (B, L, d_model); a decoding step takes x_t (B, 1, d_model); the cache
 holds keys and values (B, h, t, d_model / h).
 """
@@ -59,6 +64,7 @@ class TransformerBlock(nn.Module):
         self.dropout, self.dropout1, self.dropout2 = nn.Dropout(dropout), nn.Dropout(dropout), nn.Dropout(dropout)
 
     def feed_forward(self, x: Tensor) -> Tensor:
+        """The position-wise feed-forward network, max(0, x W_1 + b_1) W_2 + b_2."""
         return self.linear2(self.dropout(torch.relu(self.linear1(x))))
 
     def residuals(self, x: Tensor, attend) -> Tensor:
@@ -70,10 +76,14 @@ class TransformerBlock(nn.Module):
         return self.norm2(x + self.dropout2(self.feed_forward(x)))
 
     def forward(self, x: Tensor, mask: Tensor | None = None, causal: bool = False) -> Tensor:
+        """Self-attention, then the feed-forward network, each as a residual with layer
+        normalisation."""
         return self.residuals(x, lambda h: self.self_attn(h, h, h, mask=mask, causal=causal)[0])
 
 
 def load_from_torch(block: TransformerBlock, layer: nn.TransformerEncoderLayer) -> None:
+    """Copy the weights of a torch.nn.TransformerEncoderLayer into a block, so the tests can compare
+    the two."""
     assert layer.norm_first == block.norm_first and layer.activation_relu_or_gelu == 1, "relu only"
     load_attention_from_torch(block.self_attn, layer.self_attn)
     for name in ["linear1", "linear2", "norm1", "norm2"]:
@@ -87,6 +97,7 @@ class KVCache:
     values: Tensor | None = None
 
     def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        """Add one step's keys and values to the cache and return all of them so far."""
         self.keys = k if self.keys is None else torch.cat([self.keys, k], dim=-2)
         self.values = v if self.values is None else torch.cat([self.values, v], dim=-2)
         return self.keys, self.values
@@ -95,6 +106,7 @@ class KVCache:
         return 0 if self.keys is None else self.keys.shape[-2]
 
     def nbytes(self) -> int:
+        """Bytes the cache holds: what grouped-query and multi-query attention shrink."""
         return 0 if self.keys is None else self.keys.nbytes + self.values.nbytes
 
 

@@ -14,6 +14,12 @@ Patchify-then-linear is a convolution with kernel = stride = P (the tests check 
 torch's nn.MultiheadAttention, asked for its weights so that the class token's attention over
 the patches can be shown. Nothing but E_pos tells the model where a patch was in the image.
 
+`patchify`, one pre-norm block, the model, and the demo's synthetic task.
+
+Differences from the paper:
+- A tiny model on a synthetic task: pre-norm blocks as in the paper, but no pre-training on large
+  datasets, no hybrid CNN stem and no dropout.
+
 Shapes: B batch, C channels, H × W pixels, P patch size, N patches, D model width.
 """
 from __future__ import annotations
@@ -42,6 +48,8 @@ class EncoderBlock(nn.Module):
         self.mlp = nn.Sequential(nn.Linear(dim, mlp_dim), nn.GELU(), nn.Linear(mlp_dim, dim))
 
     def forward(self, z):
+        """Pre-norm multi-head self-attention, then the MLP, each with a residual; also returns
+        every head's weights."""
         y = self.norm1(z)
         y, weights = self.attention(y, y, y, need_weights=True, average_attn_weights=False)
         z = z + y
@@ -49,6 +57,9 @@ class EncoderBlock(nn.Module):
 
 
 class TinyViT(nn.Module):
+    """A small Vision Transformer: patches are embedded by one linear map E, a class token and
+    learned position embeddings are added, and the class token's final state is classified."""
+
     def __init__(self, image_size: int = 16, patch_size: int = 4, channels: int = 1, dim: int = 32,
                  depth: int = 2, heads: int = 2, mlp_dim: int = 64, classes: int = 4):
         super().__init__()

@@ -25,6 +25,14 @@ first g × g pixels, each next twice as wide, all resized to g × g (here by ave
 the middle, coarse around it, like Larochelle & Hinton's fovea and periphery. Here l is an integer
 pixel (row, column), not a point in [-1, 1]², and pixels off the image read as zero.
 
+Differences from the paper:
+- f_att is the Bahdanau form w^T tanh(W_a a_i + W_h h + b); the paper says only a multilayer
+  perceptron.
+- Locations are integer pixels (row, column), not points in [-1, 1]², and pixels off the image read
+  as zero; the retina averages each patch down to g × g.
+- The captioning LSTM, the CNN features and the REINFORCE training of hard attention are not part of
+  the module.
+
 Shapes: B batch, L = H' × W' cells, D annotation size, n state size, A alignment size; images (B, C, H, W).
 """
 from __future__ import annotations

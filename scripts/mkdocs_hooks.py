@@ -3,7 +3,9 @@
 - on_config: load and validate the data; on any problem, abort before site/ is touched.
 - on_files: add the generated pages (entry pages outside the nav) and the vendored assets
   (KaTeX from npm, vis-network from pyvis) so the site needs no CDN.
-- on_page_content: put the generated pages' HTML fragments in place.
+- on_page_content: put the generated pages' HTML fragments in place; on a mechanism page, add
+  "The implementation" and "Differences from the paper" (from its module) and the Family section,
+  and list them in the page's table of contents.
 - on_page_markdown: fill the markers of hand-written pages; point "edit" at the entry file.
 """
 from __future__ import annotations
@@ -21,12 +23,16 @@ from mkdocs.exceptions import Abort  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 from mkdocs.structure.toc import get_toc  # noqa: E402
+from mkdocs.structure.toc import AnchorLink  # noqa: E402
 
 from scripts.pages.claims_page import nav_with_every_ledger  # noqa: E402
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
+from scripts.pages.implementation import (  # noqa: E402
+    SECTIONS, docstring_markdown, implementation_html, insert_implementation)
 from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
-from scripts.mechanisms import module_exists, notebook_sources  # noqa: E402
+from scripts.literate import LiterateModule, MissingDifferences, read_module  # noqa: E402
+from scripts.mechanisms import module_exists, notebook_sources, page_module  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, cached, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
@@ -57,6 +63,22 @@ def on_config(config):
     if not (KATEX_DIR / "katex.min.js").exists():
         raise Abort("KaTeX is not installed (node_modules/katex) — run `make setup` (it runs `npm ci`).")
     return config
+
+
+def _literate_modules(docs_dir: Path) -> dict[str, tuple[str, LiterateModule]]:
+    """slug → the page's module read as a literate program; every module lacking its
+    "Differences from the paper" section aborts the build, all named at once."""
+    modules, problems = {}, []
+    for source in notebook_sources(docs_dir):
+        path = page_module(docs_dir, source.stem)
+        if path is not None:
+            try:
+                modules[source.stem] = (path.relative_to(docs_dir.parent).as_posix(), read_module(path))
+            except MissingDifferences as error:
+                problems.append(str(error))
+    if problems:
+        raise Abort("\n" + "\n".join(problems))
+    return modules
 
 
 def _vendored_files() -> list[tuple[str, Path]]:
@@ -92,6 +114,8 @@ def on_files(files, config):
         # wraps it into a page, which it cannot do for MkDocs' "generated" files.
         files.append(File(uri, src_dir=str(executed.parents[1]), dest_dir=config["site_dir"],
                           use_directory_urls=config["use_directory_urls"], inclusion=InclusionLevel.NOT_IN_NAV))
+    _state["literate"] = _literate_modules(Path(config["docs_dir"]))
+    _state["docstring_markdown"] = docstring_markdown(config["markdown_extensions"], config["mdx_configs"])
     _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"])
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
@@ -180,6 +204,12 @@ def on_page_content(html, page, config, files):
         slug = Path(uri).stem
         header = notebook_header_html(_state["kb"], slug, module_exists(Path(config["docs_dir"]), slug))
         family = family_html(_state["kb"], slug, _state["mechanism_titles"])
+        sections = []
+        if slug in _state["literate"]:
+            path, module = _state["literate"][slug]
+            html = insert_implementation(html, implementation_html(module, path, _state["docstring_markdown"]))
+            sections = SECTIONS
+        _add_to_toc(page, sections, family)
         return html.replace("</h1>", "</h1>" + header, 1) + family
     generated = _state["pages"].get(uri)
     return generated.render(html) if generated else html
@@ -189,6 +219,17 @@ def _search_index(config):
     """Material's search index (None when the search plugin is off)."""
     plugin = config.plugins.get("material/search") or config.plugins.get("search")
     return getattr(plugin, "search_index", None)
+
+
+def _add_to_toc(page, sections: list[tuple[str, str]], family: str) -> None:
+    """The generated headings in the page's table of contents: the implementation's before the
+    notebook's "Running it" section (where the page puts them), the Family section last."""
+    title = page.toc.items[0] if page.toc.items and page.toc.items[0].level == 1 else None
+    children = title.children if title is not None else page.toc.items
+    at = next((i for i, link in enumerate(children) if link.title.startswith("Running it")), len(children))
+    children[at:at] = [AnchorLink(name, anchor, 2) for anchor, name in sections]
+    if family:
+        children.append(AnchorLink("Family", "family", 2))
 
 
 def on_page_context(context, page, config, nav):

@@ -13,8 +13,18 @@ attends over all encoder states.
 writes docs/mechanisms/results/bahdanau-figure-2.csv (token accuracy by source length, greedy
 decoding on held-out sentences, and RNNsearch's alignment accuracy: the share of output words whose
 largest α falls on the source word they translate) and bahdanau-alignment.json (one sentence's α
-matrix, with the source position each output word translates). The
-site shows these files; building the site never retrains."""
+matrix, with the source position each output word translates). The site shows these files;
+building the site never retrains.
+
+Differences from the paper:
+- A synthetic language pair (a fixed dictionary plus local swaps) instead of WMT'14
+  English–French, so the reproduction is of the curves' shape, not their numbers.
+- Quality is token accuracy under greedy decoding, not BLEU under beam search.
+- Small models trained for 1,500 Adam steps on sentences of 4–40 tokens, against the paper's
+  620-dimensional embeddings and 1,000 units trained for days on sentences of up to 30 or 50 words
+  (RNNsearch-30, RNNsearch-50).
+- The models' own simplifications apply (runnable/bahdanau_attention.py and
+  runnable/encoder_decoder.py)."""
 from __future__ import annotations
 
 import argparse

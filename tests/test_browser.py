@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from scripts.mechanisms import notebook_sources
 from scripts.validate import Paths, check
 from tests.conftest import ROOT
 
@@ -196,3 +197,88 @@ def test_search_finds_an_entry(watched):
     result = page.locator(".md-search-result__item", has_text="A plain target").first
     result.wait_for(timeout=10000)
     watched.assert_clean()
+
+
+# Mechanism pages read well at desktop and phone widths in both schemes (issue 11): code is never
+# wrapped inside a line, display math fits or scrolls, no figure sits on a box of the other
+# scheme, and no image keeps nbconvert's placeholder alt text. Every page on a phone in the dark;
+# a spread of pages (figures, wide math, long code) in the other three combinations.
+MECHANISM_PAGES = [f"mechanisms/{p.stem}/" for p in notebook_sources(ROOT / "docs")]
+MATRIX_PAGES = ["mechanisms/bahdanau-attention/", "mechanisms/flash-attention/", "mechanisms/ntm-addressing/",
+                "mechanisms/saliency-map/", "mechanisms/equivalences/", "mechanisms/dichotic-listening/"]
+VIEWPORTS = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 390, "height": 844}}
+
+READING_PROBLEMS = """() => {
+  const problems = [];
+  const content = document.querySelector('.md-content');
+  const pageBackground = getComputedStyle(document.body).backgroundColor;
+  const name = el => el.tagName.toLowerCase() + (el.className ? '.' + String(el.className).split(' ').join('.') : '');
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  for (const pre of content.querySelectorAll('pre')) {
+    if (!pre.offsetParent) continue;
+    const code = pre.querySelector('code') || pre;
+    for (const el of [pre, code]) {
+      const ws = getComputedStyle(el).whiteSpace;
+      if (ws !== 'pre') problems.push(`white-space ${ws} on ${name(el)}: ${code.textContent.slice(0, 40)}`);
+    }
+    const style = getComputedStyle(code);
+    const lines = code.textContent.replace(/\\n$/, '').split('\\n').length;
+    const height = code.scrollHeight - parseFloat(style.paddingTop) - parseFloat(style.paddingBottom);
+    if (height > (lines + 0.5) * parseFloat(style.lineHeight))
+      problems.push(`wrapped lines (${lines} lines, ${height}px high): ${code.textContent.slice(0, 40)}`);
+    if (code.scrollWidth > code.clientWidth + 1 && !scrolls(code) && !scrolls(pre))
+      problems.push(`code cut off without a scroll bar: ${code.textContent.slice(0, 40)}`);
+  }
+  for (const math of content.querySelectorAll('.katex-display')) {
+    if (math.scrollWidth > math.clientWidth + 1 && !scrolls(math))
+      problems.push(`equation clipped: ${math.textContent.slice(0, 40)}`);
+  }
+  for (const img of content.querySelectorAll('img')) {
+    const alt = img.getAttribute('alt') || '';
+    if (!alt.trim() || alt.startsWith('No description has been provided'))
+      problems.push(`image without alt text: ${img.src.slice(0, 60)}`);
+    if (!img.offsetParent) continue;
+    for (let box = img; box && box !== content; box = box.parentElement) {
+      const background = getComputedStyle(box).backgroundColor;
+      if (background !== 'rgba(0, 0, 0, 0)' && background !== 'transparent' && background !== pageBackground)
+        problems.push(`figure on a ${background} ${name(box)}, page is ${pageBackground}`);
+    }
+  }
+  const scheme = document.body.getAttribute('data-md-color-scheme') === 'slate' ? 'dark' : 'light';
+  for (const img of content.querySelectorAll('.atlas-figure img'))
+    if (img.offsetParent && !img.classList.contains(`atlas-figure__${scheme}`))
+      problems.push(`the ${img.className} figure is shown in the ${scheme} scheme`);
+  if (document.documentElement.scrollWidth > window.innerWidth + 1)
+    problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth}px in ${window.innerWidth}px`);
+  return problems;
+}"""
+MATH_RENDERED = """() => typeof katex !== 'undefined' && Array.from(document.images).every(i => i.complete)
+  && (document.querySelector('.md-content .katex') !== null || !document.querySelector('.md-content').innerText.includes('$$'))"""
+
+
+def _reading_problems(browser, server, pages, viewport, scheme) -> list[str]:
+    context = browser.new_context(viewport=VIEWPORTS[viewport], color_scheme=scheme)
+    page = context.new_page()
+    problems = []
+    try:
+        for path in pages:
+            page.goto(server + path, wait_until="load")
+            page.wait_for_function(MATH_RENDERED)
+            assert page.evaluate("document.body.getAttribute('data-md-color-scheme')") == \
+                {"light": "default", "dark": "slate"}[scheme]
+            problems += [f"{path} ({viewport}, {scheme}): {p}" for p in page.evaluate(READING_PROBLEMS)]
+    finally:
+        context.close()
+    return problems
+
+
+@pytest.mark.parametrize("viewport, scheme", [("desktop", "light"), ("desktop", "dark"), ("phone", "light")])
+def test_mechanism_pages_read_well_in_each_scheme_and_on_a_phone(browser, server, viewport, scheme):
+    problems = _reading_problems(browser, server, MATRIX_PAGES, viewport, scheme)
+    assert not problems, "\n".join(problems)
+
+
+def test_every_mechanism_page_reads_well_on_a_phone_in_the_dark(browser, server):
+    """The narrowest column, where long lines and wide equations show first."""
+    problems = _reading_problems(browser, server, MECHANISM_PAGES, "phone", "dark")
+    assert not problems, "\n".join(problems)

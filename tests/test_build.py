@@ -126,3 +126,44 @@ def test_search_index_has_every_entry_once_and_hostile_text_stays_text(built_sit
     hostile = [doc for doc in docs if doc["location"].startswith("entries/2020-hostile-entry/")]
     assert hostile and all("<script" not in doc["title"] + doc["text"] and "<img" not in doc["title"] + doc["text"]
                            for doc in hostile)
+
+
+def _mechanism_pages(built_site: Path) -> list[Path]:
+    from scripts.mechanisms import notebook_sources
+    from tests.conftest import ROOT
+
+    return [built_site / "mechanisms" / p.stem / "index.html" for p in notebook_sources(ROOT / "docs")]
+
+
+def test_mechanism_pages_are_light_once_figures_are_set_aside(built_site):
+    """The notebook CSS is one cached stylesheet, not ~595 KB inlined into every page."""
+    heavy = []
+    for page in _mechanism_pages(built_site):
+        html = page.read_text(encoding="utf-8")
+        without_figures = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", html)
+        if len(without_figures.encode()) > 250_000:
+            heavy.append(f"{page.parent.name}: {len(without_figures.encode()) // 1024} KB")
+        assert "<style" not in html.split('<article', 1)[1], f"{page.parent.name}: inline <style> in the content"
+    assert not heavy, heavy
+    assert (built_site / "assets" / "stylesheets" / "notebook.css").exists()
+
+
+def test_mechanism_pages_show_their_module_and_differences_in_the_table_of_contents(built_site):
+    from scripts.mechanisms import module_exists
+    from tests.conftest import ROOT
+
+    for page in _mechanism_pages(built_site):
+        html = page.read_text(encoding="utf-8")
+        slug = page.parent.name
+        assert "No description has been provided" not in html, slug
+        if not module_exists(ROOT / "docs", slug):
+            continue
+        for anchor in ("the-implementation", "differences-from-the-paper"):
+            assert f'id="{anchor}"' in html and f'href="#{anchor}"' in html, f"{slug}: #{anchor}"
+        assert html.index('id="the-implementation"') < html.index('id="differences-from-the-paper"')
+        assert "show_source" not in html and "This is the module the tests run, shown from its own source." not in html
+        if 'id="family"' in html:
+            assert 'href="#family"' in html, f"{slug}: Family is not in the table of contents"
+            family = html.split('id="family"', 1)[1]
+            kin = re.findall(r'<li><a href="\.\./([a-z0-9-]+)/">', family)
+            assert len(kin) == len(set(kin)), f"{slug}: a mechanism is listed twice in Family"

@@ -39,9 +39,12 @@ def test_page_executes_and_every_code_cell_has_output(page):
     text = "".join(o.get("text", "") for c in code_cells for o in c.outputs)
     assert "Traceback" not in text
     source = page.read_text(encoding="utf-8")
-    if "plt.show()" in source or "heatmap(" in source:  # a page that plots must show a figure
-        images = [o for c in code_cells for o in c.outputs if "image/png" in o.get("data", {})]
-        assert images, "the page plots, but no figure reached the output (is a non-inline backend set?)"
+    if "show_figure(" in source or "heatmap(" in source:  # a page that plots must show a figure
+        images = [o for c in code_cells for o in c.outputs
+                  if 'class="atlas-figure"' in "".join(o.get("data", {}).get("text/html", ""))]
+        assert images, "the page plots, but no figure reached the output"
+    bare = [o for c in code_cells for o in c.outputs if "image/png" in o.get("data", {})]
+    assert not bare, "a figure was shown without alt text: end the plot with show_figure(alt) from _setup"
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda p: p.stem)

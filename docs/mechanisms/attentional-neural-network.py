@@ -52,18 +52,6 @@
 # their similarity, a different operation again.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `naive_feedback_gating` computes
-# the same equations one unit at a time; the demo trains the module and measures what survives.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.attentional_neural_network as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it: two superimposed strokes
 #
 # Six 8 × 8 stroke patterns (T, L, box, X, =, ||) stand in for digits. An input is two different
@@ -75,6 +63,8 @@ show_source(mechanism)
 # that survives on pixels belonging only to A, only to B, and to both.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.attentional_neural_network as mechanism
 result = mechanism.demo("cpu")
 
 # %% [markdown]
@@ -98,7 +88,7 @@ for row in range(4):
         axes[row, col].axis("off")
 figure.suptitle("gated input $x_3$ after three passes")
 plt.tight_layout()
-plt.show()
+show_figure("Grid of images, one row per example: the two superposed patterns and the gated input x3 after three feedback passes under hypothesis A, hypothesis B and an absent hypothesis.")
 
 # %% [markdown]
 # ## The survival table, pass by pass
@@ -108,4 +98,5 @@ import numpy as np
 
 table = np.array([[r["only A"], r["only B"], r["shared"]] for r in result["survival"].values()])
 heatmap(table, xlabels=["only A", "only B", "shared"], ylabels=[f"T = {t}" for t in result["survival"]],
-        xlabel="pixels of", ylabel="passes", title="fraction of ink kept, hypothesis A")
+        xlabel="pixels of", ylabel="passes", title="fraction of ink kept, hypothesis A",
+        alt="Heatmap of the fraction of ink kept under hypothesis A, for pixels only in A, only in B and shared, one row per number of passes.")

@@ -25,19 +25,6 @@
 # The annotations come from a bidirectional RNN, so $h_j = [\overrightarrow{h}_j;
 # \overleftarrow{h}_j]$ summarises the whole sentence with a focus on word $j$. Padding
 # positions get a score of $-\infty$, so their weight is exactly zero.
-#
-# Timeline: [Jointly learning to align and translate](../../entries/2014-bahdanau-align-and-translate/).
-
-# %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.bahdanau_attention as mechanism
-
-show_source(mechanism)
 
 # %% [markdown]
 # ## Running it
@@ -46,9 +33,12 @@ show_source(mechanism)
 # is padding. The batched computation is checked against a loop over the equations.
 
 # %%
+from _setup import heatmap
+import runnable.bahdanau_attention as mechanism
 result = mechanism.demo("cpu")
 heatmap(result["weights"].numpy(), xlabel="source position $j$", ylabel="example",
-        title=r"attention weights $\alpha_{j}$")
+        title=r"attention weights $\alpha_{j}$",
+        alt="Heatmap of attention weights over five source positions for two examples; in the second example the last, padded position has weight zero.")
 assert result["max_error"] < 1e-5
 
 # %% [markdown]
@@ -94,5 +84,6 @@ illustration = np.array([[0.90, 0.04, 0.06],   # je   ← I
                          [0.08, 0.10, 0.82],   # t'   ← you
                          [0.05, 0.88, 0.07]])  # aime ← love
 heatmap(illustration, xlabels=["I", "love", "you"], ylabels=["je", "t'", "aime"],
-        xlabel="English (source)", ylabel="French (output)", title=r"illustrative $\alpha_{ij}$")
+        xlabel="English (source)", ylabel="French (output)", title=r"illustrative $\alpha_{ij}$",
+        alt="Heatmap of hand-set alignment weights between English I love you and French je t'aime: je looks at I, t' at you, aime at love.")
 print("each row sums to one:", illustration.sum(1).round(6).tolist())

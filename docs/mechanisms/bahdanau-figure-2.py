@@ -35,7 +35,7 @@
 # %%
 import csv, json, pathlib
 import matplotlib.pyplot as plt
-from _setup import heatmap
+from _setup import heatmap, show_figure
 
 results = pathlib.Path("results")
 rows = list(csv.DictReader((results / "bahdanau-figure-2.csv").open()))
@@ -51,8 +51,9 @@ for model, marker in (("EncoderDecoder", "o"), ("RNNsearch", "s")):
 axis.set_xlabel("source length (tokens)")
 axis.set_ylabel("token accuracy (greedy)")
 axis.set_ylim(0, 1.02)
-axis.legend(frameon=False)
-plt.show()
+# Below the axes: RNNsearch runs along the top, where a legend inside would cover it.
+axis.legend(frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=2)
+show_figure("Line chart of greedy token accuracy against source length for the fixed-vector encoder-decoder and RNNsearch with attention.")
 for r in rows:
     print(f"{r['model']:>14}  {r['length']:>6}  {float(r['token_accuracy']):.3f}")
 
@@ -74,7 +75,8 @@ for r in rows:
 import numpy as np
 alpha = np.array(alignment["alpha"])
 heatmap(alpha, xlabels=alignment["source"], ylabels=alignment["output"],
-        xlabel="source token", ylabel="output token", title=r"$\alpha_{ij}$")
+        xlabel="source token", ylabel="output token", title=r"$\alpha_{ij}$",
+        alt="Heatmap of RNNsearch's learned alignment weights between the source tokens and the output tokens of one example.")
 print("reference translation:", alignment["reference"])
 print("model output:         ", alignment["output"])
 needed = np.array(alignment["source_positions"])                   # the source word each output word translates

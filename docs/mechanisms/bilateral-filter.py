@@ -40,20 +40,6 @@
 # the paper also uses the CIE-Lab colour space for colour images, which this module does not.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `F.unfold` gathers every
-# pixel's window in one tensor, so the whole image is filtered with one softmax; window
-# positions outside the image get a score of $-\infty$. `naive_bilateral_filter` is the paper's
-# sum as a loop over pixels and neighbours.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.bilateral_filter as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # A 32×32 test card of three grey levels with Gaussian noise ($\sigma = 0.1$), filtered in
@@ -61,6 +47,8 @@ show_source(mechanism)
 # the bilateral filter flattens the noise inside each region and keeps the edges.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.bilateral_filter as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -69,7 +57,7 @@ for axis, name in zip(axes, ["clean", "noisy", "blur", "bilateral"]):
     axis.imshow(result[name], cmap="gray", vmin=0, vmax=1)
     axis.set_title(name if name == "clean" else f"{name}: {result['psnr'][name]:.1f} dB")
     axis.axis("off")
-plt.show()
+show_figure("Row of grey images: the clean image, the noisy image and the filtered results, each titled with its PSNR in dB.")
 
 # %% [markdown]
 # ## One pixel's attention
@@ -83,7 +71,8 @@ weights = result["pixel_weights"]
 print(f"weight on the square's rows (own row and above): {weights[:4].sum():.3f}; "
       f"on the three rows below: {weights[4:].sum():.3f}")
 heatmap(weights.numpy(), xlabels=range(-3, 4), ylabels=range(-3, 4), xlabel="column offset",
-        ylabel="row offset", title="weights of pixel (15, 10)")
+        ylabel="row offset", title="weights of pixel (15, 10)",
+        alt="Heatmap of the bilateral filter's weights in the 7 by 7 window around pixel (15, 10), by row and column offset.")
 
 # %% [markdown]
 # ## The range bandwidth

@@ -58,6 +58,7 @@ for path in sorted(results.glob("attention-cost-*.csv")):
     print(f"{path.name}: {rows[0]['device']}, torch {rows[0]['torch']}, {rows[0]['heads']} head(s) of size {rows[0]['head_dim']}")
 
 # %%
+from _setup import show_figure
 METHODS = ("naive", "tiled", "linear", "sdpa", "triton-fp16", "sdpa-flash-fp16")
 
 
@@ -84,7 +85,7 @@ for kind, rows in runs.items():
         axis.set_ylabel(label)
     left.legend(frameon=False)
     figure.suptitle(rows[0]["device"])
-    plt.show()
+    show_figure("Two log-scale line charts per device: time in milliseconds and peak memory in MiB against sequence length, one line per attention method.")
 
 # %% [markdown]
 # ## What the curves say

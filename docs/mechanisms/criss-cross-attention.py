@@ -51,20 +51,6 @@
 # the early ways of making spatial self-attention affordable.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `criss_cross_attention` returns,
-# for each pixel, its $H$ column weights followed by its $W$ row weights; `cross_map` spreads
-# them back onto the image. `reachability` is the closed form for which inputs can influence
-# which outputs after a number of passes.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.criss_cross_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # A random $9 \times 11$ feature map with 16 channels goes through a block with random
@@ -75,6 +61,8 @@ show_source(mechanism)
 # nonzero everywhere, though much weaker off the cross, where it travels through two softmaxes.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.criss_cross_attention as mechanism
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -91,7 +79,7 @@ for axis, (image, title) in zip(axes, panels):
     axis.set_title(title)
     figure.colorbar(shown, ax=axis, fraction=0.035)
 plt.tight_layout()
-plt.show()
+show_figure("Three heatmaps over the image with one pixel marked: its criss-cross weights after one pass (its row and column), and the log gradient fields after one and two passes.")
 
 # %% [markdown]
 # ## How many pixels a pixel can hear from

@@ -56,20 +56,6 @@
 # called with the decoder's queries and the encoder's keys and values.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. Masks follow torch's
-# convention: `True` marks a padded position. `load_torch` copies the weights of
-# `torch.nn.TransformerDecoderLayer` (and `load_from_torch` those of
-# `torch.nn.MultiheadAttention`), which is how the tests and the demo compare against torch.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.cross_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # A source of six words is padded to eight positions, and a five-word target holds the same
@@ -80,10 +66,13 @@ show_source(mechanism)
 # `torch.nn.MultiheadAttention` and the decoder layer with `torch.nn.TransformerDecoderLayer`.
 
 # %%
+from _setup import heatmap
+import runnable.cross_attention as mechanism
 result = mechanism.demo("cpu")
 heatmap(result["weights"].numpy(), xlabels=[f"{w}" for w in result["source"]] + ["pad", "pad"],
         ylabels=result["target"], xlabel="source word (encoder memory)", ylabel="target word (query)",
-        title="cross-attention weights, averaged over heads")
+        title="cross-attention weights, averaged over heads",
+        alt="Heatmap of cross-attention weights, averaged over heads: each target word (row) over the source words of the encoder memory (columns); the two padding columns get zero weight.")
 assert result["attention_gap"] < 1e-5 and result["layer_gap"] < 1e-5
 
 # %% [markdown]
@@ -106,4 +95,5 @@ with torch.no_grad():
     after, _ = layer(changed, memory)
 print("max |change| per target position:", [f"{x:.1e}" for x in (after - before).abs().amax(-1)[0].tolist()])
 heatmap(self_weights.mean(1)[0].numpy(), xlabel="key position $s$", ylabel="query position $t$",
-        title="causal self-attention weights (zero above the diagonal)")
+        title="causal self-attention weights (zero above the diagonal)",
+        alt="Heatmap of causal self-attention weights, query position by key position: every weight above the diagonal is zero.")

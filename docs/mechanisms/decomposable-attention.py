@@ -45,20 +45,7 @@
 # distance-dependent biases, is not part of this module.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. Padding is masked out of both
-# softmaxes and out of both sums, so a padded batch gives each pair the same result as running it
-# alone. `naive_decomposable_attention` does the three steps one word at a time.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.decomposable_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
-# ## Soft alignment of a toy pair
+# ## Running it: soft alignment of a toy pair
 #
 # Premise *a man plays a guitar on stage*, hypothesis *a person plays music*. The word vectors are
 # random, but the same word gets the same vector in both sentences, and *person* and *music* are
@@ -69,10 +56,13 @@ show_source(mechanism)
 # premise word's weights over the hypothesis.
 
 # %%
+from _setup import heatmap
+import runnable.decomposable_attention as mechanism
 result = mechanism.demo("cpu")
 heatmap(result["alignment"].numpy(), xlabels=mechanism.HYPOTHESIS, ylabels=mechanism.PREMISE,
         xlabel="hypothesis word $b_j$", ylabel="premise word $a_i$",
-        title=r"$\exp e_{ij} / \sum_k \exp e_{ik}$")
+        title=r"$\exp e_{ij} / \sum_k \exp e_{ik}$",
+        alt="Heatmap of the soft alignment between premise words (rows) and hypothesis words (columns) of the toy sentence pair.")
 assert result["max_error"] < 1e-5
 
 # %% [markdown]

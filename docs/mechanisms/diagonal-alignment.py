@@ -37,17 +37,6 @@
 # Whatever the sentence says, output $i$ reads the same place.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.diagonal_alignment as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it: where the diagonal reads, and where it should
 #
 # Eight source words produce nine output words. The output repeats source word 2 (one word
@@ -58,12 +47,16 @@ show_source(mechanism)
 # content-based alignment can express, not what training would find.
 
 # %%
+from _setup import heatmap
+import runnable.diagonal_alignment as mechanism
 result = mechanism.demo("cpu")
 needed = result["needed"].tolist()
 heatmap(result["diagonal"].numpy(), xlabel="source position $j$", ylabel="output position $i$",
-        ylabels=[f"{i} (needs {n})" for i, n in enumerate(needed)], title=r"fixed diagonal $\alpha_{ij}$")
+        ylabels=[f"{i} (needs {n})" for i, n in enumerate(needed)], title=r"fixed diagonal $\alpha_{ij}$",
+        alt="Heatmap of a fixed diagonal alignment: each output position puts its weight on the source position of the same index, whichever source word it actually needs.")
 heatmap(result["soft"].numpy(), xlabel="source position $j$", ylabel="output position $i$",
-        ylabels=[f"{i} (needs {n})" for i, n in enumerate(needed)], title=r"content-based soft $\alpha_{ij}$")
+        ylabels=[f"{i} (needs {n})" for i, n in enumerate(needed)], title=r"content-based soft $\alpha_{ij}$",
+        alt="Heatmap of content-based soft alignment: each output position puts its weight on the source position it needs.")
 assert result["max_error"] < 1e-6
 
 # %% [markdown]
@@ -78,4 +71,5 @@ assert result["max_error"] < 1e-6
 # %%
 print("rows sum to", result["windowed"].sum(-1).tolist())
 heatmap(result["windowed"].numpy(), xlabel="source position $j$", ylabel="output position $i$",
-        title=r"diagonal with window $w = 1$")
+        title=r"diagonal with window $w = 1$",
+        alt="Heatmap of a diagonal alignment with window w = 1: weight spread over the diagonal position and its neighbours.")

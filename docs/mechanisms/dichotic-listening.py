@@ -59,23 +59,14 @@
 # through); the rates it prints are not fits to Cherry's or Moray's data.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import show_source
-import runnable.dichotic_listening as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # Each of 2000 simulated trials has ten word pairs; the own name arrives once, at a random
 # moment, in the unattended ear. All three theories hear the same streams with the same noise.
 
 # %%
+from _setup import show_figure
+import runnable.dichotic_listening as mechanism
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -91,7 +82,7 @@ axis.set_xticks(range(3), labels)
 axis.set_ylabel("fraction reaching awareness")
 axis.set_ylim(0, 1.15)
 axis.legend(fontsize=7, frameon=False, loc="upper center", ncols=3)
-plt.show()
+show_figure("Grouped bar chart, one colour per model: the fraction reaching awareness of the attended words shadowed, the unattended own name and other unattended words.")
 assert result["max_error"] < 0.04
 
 # %% [markdown]
@@ -131,7 +122,7 @@ axis.axvline(0.25, color="#888888", ls=":", lw=1)
 axis.set_xlabel("gain $g$ of the unattended ear")
 axis.set_ylabel("recognised in the unattended ear")
 axis.legend(fontsize=7, frameon=False)
-plt.show()
+show_figure("Scatter and line chart: the share recognised in the unattended ear against that ear's gain g, simulated points and the closed-form curves for each threshold theta.")
 print(f"g = 0.25: own name {simulated[5]['own name']:.3f}, other words {simulated[5]['other words']:.4f}")
 
 # %% [markdown]

@@ -67,19 +67,6 @@
 # them back in the order they were written.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. The functions take the gates,
-# keys and modes already in range; a controller network and its output layer would produce
-# them.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.dnc_memory as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # Ten rows, numbered from 0, of which rows 1, 4 and 5 already hold something (usage 1).
@@ -89,12 +76,16 @@ show_source(mechanism)
 # Allocation and the link matrix are checked against loops at every write.
 
 # %%
+from _setup import heatmap
+import runnable.dnc_memory as mechanism
 result = mechanism.demo("cpu")
 heatmap(result["forward_weights"].numpy(), xlabel="memory row", ylabel="read step",
         ylabels=["content", "forward", "forward", "forward", "forward"],
-        title="read weightings: item 0 by content, then forwards")
+        title="read weightings: item 0 by content, then forwards",
+        alt="Heatmap of read weightings over memory rows: the first read step finds item 0 by content, the next four follow the forward links row by row.")
 heatmap(result["link"].numpy(), xlabel="row $j$ (written earlier)", ylabel="row $i$ (written next)",
-        title=r"temporal link matrix $L[i, j]$")
+        title=r"temporal link matrix $L[i, j]$",
+        alt="Heatmap of the temporal link matrix L[i, j]: a single strong entry for each pair of rows written one after the other.")
 assert result["allocation_error"] < 1e-6 and result["link_error"] < 1e-6
 
 # %% [markdown]

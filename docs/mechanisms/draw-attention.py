@@ -61,18 +61,6 @@
 # compares itself to.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. Pixels and filters are counted
-# from 1, which is the reading under which both formulas above are centred.
-
-# %%
-from _setup import INK, plt, show_source
-import runnable.draw_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # A synthetic $24 \times 32$ image holds a disc and a patch of vertical stripes four pixels
@@ -83,6 +71,8 @@ show_source(mechanism)
 # and their normalised Gaussians pile onto the nearest edge pixels.
 
 # %%
+from _setup import INK, plt, show_figure
+import runnable.draw_attention as mechanism
 result = mechanism.demo("cpu")
 figure, axes = plt.subplots(1, 4, figsize=(11, 2.8), gridspec_kw={"width_ratios": [1.6, 1, 1, 1]})
 axes[0].imshow(result["image"].numpy(), cmap="gray", extent=(0.5, 32.5, 24.5, 0.5))
@@ -98,7 +88,7 @@ for axis, glimpse, name in zip(axes[1:], result["glimpses"], result["names"]):
 for axis in axes:
     axis.set_xticks([])
     axis.set_yticks([])
-plt.show()
+show_figure("Left, the synthetic image with the filter centres of three glimpses drawn as dots; right, the three 12 by 12 glimpses, each titled with its spread on the stripes.")
 assert result["max_error"] < 1e-5
 
 # %% [markdown]
@@ -133,4 +123,4 @@ for axis, (name, (g_x, g_y, delta)) in zip(axes, {"whole image": (16.5, 12.5, 31
     axis.set_yticks([])
     print(f"{name:>11}: glimpse sum {glimpse.sum().item():7.2f}, written canvas sum {canvas.sum().item():7.2f}")
 figure.suptitle("write(read(image)) with the same filters", color=INK)
-plt.show()
+show_figure("Row of grey images: each glimpse written back onto the canvas with the same filters that read it.")

@@ -62,18 +62,6 @@
 # channels.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `naive_position_attention` and
-# `naive_channel_attention` are the slow references.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.dual_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # A $10 \times 10$ map has three classes: background, two small squares of class 1 in opposite
@@ -84,6 +72,8 @@ show_source(mechanism)
 # squares, the far one included, and to little else.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.dual_attention as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -95,7 +85,7 @@ for axis, image, title in [(axes[0], result["labels"], "classes"),
     axis.set_title(title)
     figure.colorbar(shown, ax=axis, fraction=0.046)
 plt.tight_layout()
-plt.show()
+show_figure("Row of images: the class map of the synthetic scene and the position-attention weights of the marked pixel.")
 
 # %% [markdown]
 # The channel weights of the same map, in the paper's form and in the released code's. In the
@@ -103,6 +93,8 @@ plt.show()
 # large); in the released form almost none.
 
 # %%
-heatmap(result["channel"].numpy(), xlabel="channel $i$", ylabel="channel $j$", title="$x_{ji}$, the paper's softmax")
+heatmap(result["channel"].numpy(), xlabel="channel $i$", ylabel="channel $j$", title="$x_{ji}$, the paper's softmax",
+        alt="Heatmap of the channel attention weights x_ji with the paper's softmax, channel by channel.")
 heatmap(result["channel_released"].numpy(), xlabel="channel $i$", ylabel="channel $j$",
-        title="released code: softmax(max − e)")
+        title="released code: softmax(max − e)",
+        alt="Heatmap of the channel attention weights with the released code's softmax of max minus e, channel by channel.")

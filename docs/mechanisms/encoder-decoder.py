@@ -26,20 +26,12 @@
 # [reproduction](../bahdanau-figure-2/) shows both on a synthetic task.
 
 # %% [markdown]
-# ## The implementation
-
-# %%
-from _setup import show_source
-import runnable.encoder_decoder as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # The fused `nn.GRU` computation is checked against the same equations run one token at a
 # time with `nn.GRUCell`s that share its weights.
 
 # %%
+import runnable.encoder_decoder as mechanism
 result = mechanism.demo("cpu")
 assert result["max_error"] < 1e-10

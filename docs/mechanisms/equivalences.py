@@ -174,14 +174,3 @@ check("ours ≡ nn.MultiheadAttention")
 
 # %%
 check("ours ≡ F.scaled_dot_product_attention")
-
-# %% [markdown]
-# ## All at once
-#
-# The module that computes these is shown below; `python -m runnable.equivalences --device cuda`
-# runs the same table on a GPU.
-
-# %%
-from _setup import show_source
-
-show_source(mechanism)

@@ -55,20 +55,6 @@
 # (`dpfp`, `sum_normalise` and `schlag_delta_rule` are the pieces). The demos below use unit keys.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. Both rules are written as the
-# recurrence, one time step at a time, vectorised over any batch dimensions. `store_then_read`
-# writes a list of pairs and then reads every key back, which is how the demo measures the
-# memory.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.fast_weights as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # With orthonormal keys both rules retrieve exactly. With random unit keys the sum rule's error
@@ -79,6 +65,8 @@ show_source(mechanism)
 # the pairs, and both rules fail.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.fast_weights as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -94,7 +82,7 @@ axis.set_xscale("log", base=2)
 axis.set_xlabel("stored pairs N (d = 16)")
 axis.set_ylabel("relative retrieval error")
 axis.legend(fontsize=7)
-plt.show()
+show_figure("Line chart of relative retrieval error against the number of stored pairs N, for the outer-product rule and the delta rule.")
 
 # %% [markdown]
 # ## Rewriting a key

@@ -45,23 +45,14 @@
 # conjunction search with absent slopes about twice present ones), not their measured values.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import show_source
-import runnable.feature_integration as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # 500 simulated trials for each display size, search type and presence. Lines are
 # least-squares fits, with their slopes in the legend.
 
 # %%
+from _setup import show_figure
+import runnable.feature_integration as mechanism
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -79,7 +70,7 @@ for label, (colour, marker, line) in styles.items():
 axis.set_xlabel("display size $n$")
 axis.set_ylabel("mean RT (ms)")
 axis.legend(fontsize=7, frameon=False)
-plt.show()
+show_figure("Line chart of mean reaction time against display size for feature and conjunction search, target present and absent, with fitted lines whose slopes are in the legend.")
 assert result["errors"] == 0 and 1.7 < result["ratio"] < 2.3
 
 # %% [markdown]
@@ -116,7 +107,7 @@ axes[2].set_xlim(-0.5, 5.5), axes[2].set_ylim(5.5, -0.5), axes[2].set_aspect("eq
 axes[2].set_title(f"spotlight: target after {int(examined[0])} of 12")
 for axis in axes:
     axis.set_xticks([]), axis.set_yticks([])
-plt.show()
+show_figure("Three panels: the red feature map, the vertical feature map, and the display with the spotlight's order of examination up to the target.")
 print(f"found: {bool(found[0])}, items examined: {int(examined[0])}, expected on average (n + 1)/2 = 6.5")
 
 # %% [markdown]

@@ -89,17 +89,6 @@
 # [multi-head attention](../multi-head-attention/) of the Transformer.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.flash_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # Causal self-attention for growing lengths $L$, tiled against the naive form. The probe
@@ -107,6 +96,8 @@ show_source(mechanism)
 # them returns: a measure of working memory that does not depend on the device.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.flash_attention as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -117,7 +108,7 @@ axis.axhline(result["block"] ** 2, color="grey", linestyle=":", label="one score
 axis.set_xlabel("sequence length $L$")
 axis.set_ylabel("largest tensor (elements)")
 axis.legend()
-plt.show()
+show_figure("Log-log line chart of the largest tensor held against sequence length: the naive L by L scores grow quadratically, the tiled output linearly, with the size of one score tile as a dotted line.")
 
 # %% [markdown]
 # ## What each loop order moves

@@ -38,18 +38,6 @@
 # taking the hidden states as given.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. Padding characters get an
-# exponent of $-\infty$, so their weight $\phi$ is exactly zero.
-
-# %%
-from _setup import INK, plt, show_source
-import runnable.graves_window as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # An untrained window, biased to advance about $U/T$ characters per step, reads a
@@ -57,6 +45,8 @@ show_source(mechanism)
 # equations written as a loop, and $\kappa_t$ is checked never to decrease.
 
 # %%
+from _setup import INK, plt, show_figure
+import runnable.graves_window as mechanism
 result = mechanism.demo("cpu")
 phi, kappa, text = result["phi"].numpy(), result["kappa"].numpy(), result["text"]
 figure, axis = plt.subplots(figsize=(7, 3.6))
@@ -70,7 +60,7 @@ axis.set_ylabel("character $u$")
 axis.set_title(r"window weights $\phi(t, u)$")
 axis.legend(loc="upper left", fontsize=8, labelcolor=INK, frameon=False)
 figure.colorbar(image, ax=axis, fraction=0.046)
-plt.show()
+show_figure("Heatmap of the soft window weights phi(t, u) over characters u and pen steps t, with the window centres kappa drawn as dashed lines moving along the text.")
 assert result["max_error"] < 1e-5 and result["monotone"]
 
 # %% [markdown]

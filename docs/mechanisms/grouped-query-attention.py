@@ -45,20 +45,6 @@
 # average the key and value projection matrices of the heads in each group, keep the query and
 # output projections, and continue pre-training for a small fraction of the original compute.
 # `mean_pool_heads` performs the averaging step.
-#
-# Timeline: [multi-query attention](../../entries/2019-shazeer-multi-query-attention/),
-# [grouped-query attention](../../entries/2023-ainslie-grouped-query-attention/).
-
-# %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.grouped_query_attention as mechanism
-
-show_source(mechanism)
 
 # %% [markdown]
 # ## Running it
@@ -67,6 +53,8 @@ show_source(mechanism)
 # 16-bit numbers), then the agreement checks.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.grouped_query_attention as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -76,7 +64,7 @@ figure, axis = plt.subplots(figsize=(4.5, 2.6))
 axis.bar(names, [s / 1024 for s in sizes])
 axis.set_ylabel("KiB per token")
 axis.set_title("KV cache per token: H / H_kv times smaller")
-plt.show()
+show_figure("Bar chart of the key-value cache in KiB per token for multi-head, grouped-query and multi-query attention.")
 
 # %% [markdown]
 # ## Mean-pooling a multi-head layer

@@ -48,19 +48,6 @@
 # $\beta = 1/\sqrt{d_k}$, the update is the Transformer's attention.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `hopfield_update` is the
-# modern update; `classical_hopfield_recall` runs sweeps of asynchronous sign updates with the
-# Hebbian weights.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.hopfield_retrieval as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # First the equivalence: one update, with states as queries, against
@@ -73,6 +60,8 @@ show_source(mechanism)
 # recalls every cue even with 1024 patterns in 64 dimensions.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.hopfield_retrieval as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -87,7 +76,7 @@ axis.set_xscale("log")
 axis.set_xlabel("stored patterns per unit, N / d")
 axis.set_ylabel("fraction recalled exactly")
 axis.legend(fontsize=8)
-plt.show()
+show_figure("Line chart of the fraction of patterns recalled exactly against stored patterns per unit N/d, for the classical network after five sweeps and the modern one after one update.")
 
 # %% [markdown]
 # ## One cue, both networks
@@ -110,7 +99,7 @@ for axis, (title, state) in zip(axes, panels):
     axis.imshow(state.reshape(8, 8), cmap="coolwarm", vmin=-1, vmax=1)
     axis.set_title(title, fontsize=8)
     axis.axis("off")
-plt.show()
+show_figure("Four 8 by 8 patterns: a stored pattern, the half-masked cue, and the classical and modern networks' recalls, each titled with its number of wrong units.")
 weights = torch.softmax(0.5 * X @ cue, dim=0)
 print(f"modern update: weight on the cued pattern {weights[0]:.4f}, largest other weight {weights[1:].max():.1e}")
 T = mechanism.hebbian_weights(X)

@@ -50,20 +50,6 @@
 # $\phi(q)^\top\phi(k)$.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. The parallel causal form uses
-# cumulative sums of $\phi(K_j) V_j^\top$ over positions (linear in the length, parallel over
-# positions, memory $L \cdot d \cdot d_v$); the recurrent form runs `recurrent_step` one token at a
-# time. A small `eps` is added to the denominator in both, so they agree exactly.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.linear_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # First the agreements, in float64: the causal parallel form against the recurrence, the
@@ -77,6 +63,8 @@ show_source(mechanism)
 # at much longer contexts; the recurrent step's state stays the same size either way.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.linear_attention as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -87,7 +75,7 @@ axis.set_xlabel("position of the generated token")
 axis.set_ylabel("µs per token (median of 128)")
 axis.set_ylim(bottom=0)
 axis.legend(fontsize=8)
-plt.show()
+show_figure("Line chart of microseconds per generated token against position, for softmax attention and recurrent linear attention.")
 
 # %% [markdown]
 # ## Linear attention is not softmax attention
@@ -104,7 +92,8 @@ phi = mechanism.elu_feature_map
 linear_weights = (phi(q) @ phi(k).T) / (phi(q) @ phi(k).T).sum()
 softmax_weights = torch.softmax(q @ k.T / 8 ** 0.5, dim=-1)
 heatmap(torch.cat([softmax_weights, linear_weights]).numpy(), xlabels=range(8),
-        ylabels=["softmax", "elu + 1"], xlabel="key", title="weights of one query")
+        ylabels=["softmax", "elu + 1"], xlabel="key", title="weights of one query",
+        alt="Heatmap of one query's weights over eight keys, softmax attention in the first row and elu + 1 linear attention in the second.")
 print(f"largest weight: softmax {softmax_weights.max():.3f}, linear {linear_weights.max():.3f}; "
       f"total variation distance {0.5 * (softmax_weights - linear_weights).abs().sum():.3f}")
 

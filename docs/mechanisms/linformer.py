@@ -45,17 +45,6 @@
 # attention without storing $P$.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.linformer as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # The demo has no trained model, so instead of learned projections it uses one fixed, simple
@@ -67,6 +56,8 @@ show_source(mechanism)
 # of the Linformer output against full attention as $k$ grows.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.linformer as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -83,7 +74,7 @@ right.set_xlabel("projected length $k$")
 right.set_ylabel("relative error of the output")
 right.set_title("Linformer, $E = F$ = segment means")
 right.legend()
-plt.show()
+show_figure("Two charts: left, the singular values of the attention matrix on a log scale; right, the relative error of Linformer's output against the projected length k.")
 
 # %% [markdown]
 # Even for random tokens the singular values fall. Every row of $P$ sums to 1, so $P$ maps the
@@ -108,4 +99,5 @@ with torch.no_grad():
     out, weights = layer(torch.randn(1, 32, 16))
 print(f"input (1, 32, 16) → output {tuple(out.shape)}, weights {tuple(weights.shape)} (batch, heads, n, k)")
 heatmap(weights[0, 0, :12].numpy(), xlabels=range(8), ylabels=range(12), xlabel="summary key",
-        ylabel="position (first 12)", title=r"$\bar P$, head 0")
+        ylabel="position (first 12)", title=r"$\bar P$, head 0",
+        alt="Heatmap of the projected attention weights of head 0: the first 12 positions over the 8 summary keys.")

@@ -47,20 +47,7 @@
 # claims.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. The recurrence is sequential by
-# nature, so `forward` loops over time but handles the batch and the whole tape at once; the
-# projections $W_h h_i$ are computed once per token and kept. `naive_lstmn` writes every sum out.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.lstmn as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
-# ## Intra-attention over a short sequence
+# ## Running it: intra-attention over a short sequence
 #
 # An untrained LSTMN reads ten random input vectors. Row $t$ of the matrix is the distribution
 # $s^t$ that step $t$ puts over the steps before it (positions counted from 0 here): everything on
@@ -69,9 +56,12 @@ show_source(mechanism)
 # on a task, the rows would pick out the tokens relevant to the current word.
 
 # %%
+from _setup import heatmap
+import runnable.lstmn as mechanism
 result = mechanism.demo("cpu")
 heatmap(result["attention"].numpy(), xlabel="earlier position $i$", ylabel="current position $t$",
-        title="intra-attention $s^t_i$")
+        title="intra-attention $s^t_i$",
+        alt="Heatmap of intra-attention weights: each current position t over the earlier positions i.")
 assert result["max_error"] < 1e-5 and result["upper"] == 0
 
 # %% [markdown]

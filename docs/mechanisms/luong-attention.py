@@ -54,17 +54,6 @@
 # are counted $s = 1, \dots, S$, which is where $p_t \in (0, S)$ lands.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.luong_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # One decoder state attends over twelve source states, once with each score and once with
@@ -73,9 +62,12 @@ show_source(mechanism)
 # against a loop over the equations.
 
 # %%
+from _setup import heatmap
+import runnable.luong_attention as mechanism
 result = mechanism.demo("cpu")
 heatmap(result["weights"].numpy(), xlabels=range(1, 13), ylabels=result["names"],
-        xlabel="source position $s$", ylabel="variant", title=r"alignment weights $a_t(s)$")
+        xlabel="source position $s$", ylabel="variant", title=r"alignment weights $a_t(s)$",
+        alt="Heatmap of alignment weights over 12 source positions, one row per Luong attention variant.")
 assert result["max_error"] < 1e-5
 
 # %% [markdown]

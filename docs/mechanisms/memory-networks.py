@@ -45,19 +45,7 @@
 # out the paper's position and temporal encodings, so it ignores word and sentence order.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `read_memory` is one hop of
-# either kind; `naive_memory_hops` is the slow reference the tests compare both networks with.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.memory_networks as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
-# ## Two hops through a story
+# ## Running it: two hops through a story
 #
 # The question is *where is the apple?* and nothing says so directly: the network has to find
 # who picked the apple up, then where that person went. The embeddings are **set by hand**, not
@@ -75,9 +63,12 @@ show_source(mechanism)
 # No sentence order is needed here because everyone moves once.
 
 # %%
+from _setup import heatmap
+import runnable.memory_networks as mechanism
 result = mechanism.demo("cpu")
 heatmap(result["weights"].T.numpy(), xlabels=["hop 1", "hop 2"],
-        ylabels=[f"{i}: {s}" for i, s in enumerate(mechanism.STORY)], title="hop weights $p_i$")
+        ylabels=[f"{i}: {s}" for i, s in enumerate(mechanism.STORY)], title="hop weights $p_i$",
+        alt="Heatmap of the memory network's attention over the story's sentences in hop 1 and hop 2.")
 assert result["max_error"] < 1e-5
 assert result["weights"].argmax(-1).tolist() == [1, 3] and result["answer"] == "garden"
 

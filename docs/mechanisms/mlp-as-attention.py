@@ -45,19 +45,6 @@
 # colleagues (2021) analysed trained feed-forward layers as key–value memories.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `mlp` is the usual matrix form,
-# `mlp_as_attention` the slot form; the tests check both against `nn.Sequential` with the
-# weights copied, and the softmax variant against `scaled_dot_product_attention`.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.mlp_as_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # An untrained layer with $d = 8$, $H = 32$ slots and $d_{out} = 4$, read by six inputs. Both
@@ -66,6 +53,8 @@ show_source(mechanism)
 # weights sum to several units; with the softmax every slot gets a little and they sum to one.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.mlp_as_attention as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -78,7 +67,7 @@ for axis, (name, weights) in zip(axes, [("ReLU: σ(k_iᵀx + b_i)", result["relu
     figure.colorbar(image, ax=axis, fraction=0.03)
 axes[1].set_xlabel("slot i (hidden unit)")
 plt.tight_layout()
-plt.show()
+show_figure("Two heatmaps of each input's weight on every slot (hidden unit): ReLU slots above, softmax over slots below.")
 
 # %% [markdown]
 # ## Reading one slot

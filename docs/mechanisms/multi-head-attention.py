@@ -48,19 +48,6 @@
 # [additive attention](../bahdanau-attention/) played in recurrent translation models).
 # [Grouped-query attention](../grouped-query-attention/) later let several query heads share
 # one key/value head.
-#
-# Timeline: [Attention is all you need](../../entries/2017-vaswani-attention-is-all-you-need/).
-
-# %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.multi_head_attention as mechanism
-
-show_source(mechanism)
 
 # %% [markdown]
 # ## Running it
@@ -71,6 +58,8 @@ show_source(mechanism)
 # heads computed one by one.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.multi_head_attention as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -81,7 +70,7 @@ for head, axis in enumerate(axes):
     axis.set_xlabel("key")
 axes[0].set_ylabel("query")
 figure.suptitle("example 2 (length 5, padded to 8): one weight matrix per head")
-plt.show()
+show_figure("Row of heatmaps, one per head: the query by key weights of example 2, whose last three padded keys get zero weight.")
 assert result["error_torch"] < 1e-5 and result["error_split"] < 1e-5
 
 # %% [markdown]

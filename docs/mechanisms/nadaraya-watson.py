@@ -44,18 +44,6 @@
 # a kind of sparse attention; a query with no key in reach gets $0/0$.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `as_scaled_dot_product` is the
-# same Gaussian estimator computed by `torch.nn.functional.scaled_dot_product_attention`.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.nadaraya_watson as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # Two hundred noisy samples of $\sin 2\pi x + \tfrac12 \sin 6\pi x$, regressed with five
@@ -63,6 +51,8 @@ show_source(mechanism)
 # $h$ averages over everything and flattens the function. The error is lowest in between.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.nadaraya_watson as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -74,7 +64,7 @@ for h in [0.003, 0.03, 0.3]:
 axis.set_xlabel("x")
 axis.set_ylabel("y")
 axis.legend(fontsize=7, loc="lower left")
-plt.show()
+show_figure("Scatter of noisy samples, the true function dashed, and the Nadaraya-Watson estimate for several bandwidths h with their errors in the legend.")
 
 # %% [markdown]
 # ## The attention weights of one query
@@ -95,7 +85,7 @@ for h in [0.01, 0.03, 0.1]:
 axis.set_xlabel("sample location $x_i$ (key)")
 axis.set_ylabel("weight")
 axis.legend(fontsize=7)
-plt.show()
+show_figure("Line chart of the weights one query gives the samples, by sample location, for several bandwidths h.")
 
 # %% [markdown]
 # ## The two limits

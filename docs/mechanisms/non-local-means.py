@@ -54,26 +54,14 @@
 # the new block begins as the identity; this module leaves it out.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `patch_features` scales each
-# patch by the square root of the Gaussian weights, so a plain squared distance between
-# features is the weighted patch distance. The whole image is searched unless `search_radius`
-# is given; `naive_non_local_means` is the definition as a loop.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.non_local_means as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # The same noisy test card as on the bilateral-filter page, restored with 5×5 patches compared
 # over the whole image. The bilateral filter's result is shown beside it for comparison.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.non_local_means as mechanism
 import matplotlib.pyplot as plt
 from runnable.bilateral_filter import bilateral_filter, psnr
 
@@ -88,7 +76,7 @@ for axis, (title, img) in zip(axes, panels):
     axis.imshow(img, cmap="gray", vmin=0, vmax=1)
     axis.set_title(title)
     axis.axis("off")
-plt.show()
+show_figure("Four grey images: clean, noisy, bilateral-filtered and non-local-means denoised, each titled with its PSNR in dB.")
 
 # %% [markdown]
 # ## One pixel's attention over the whole image
@@ -107,7 +95,7 @@ image = axis.imshow(weights, cmap="viridis")
 axis.scatter([8], [8], marker="s", s=30, facecolors="none", edgecolors="red")
 axis.set_title("w((8, 8), j)")
 figure.colorbar(image, ax=axis, fraction=0.046)
-plt.show()
+show_figure("Heatmap of the non-local means weights of pixel (8, 8), marked with a square, over the whole image.")
 
 # %% [markdown]
 # ## A search window

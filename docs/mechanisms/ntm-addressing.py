@@ -42,19 +42,6 @@
 # head that keeps its place and moves from it.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `NTMHead` maps a controller
-# output to the head's parameters with the paper's constraints (softplus for $\beta$,
-# sigmoids for $g$ and $e$, a softmax for $s$, $1 + \text{softplus}$ for $\gamma$).
-
-# %%
-from _setup import heatmap, show_source
-import runnable.ntm_addressing as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # The first step looks a row up by content: the key is a noisy copy of row 3. Every later
@@ -64,9 +51,12 @@ show_source(mechanism)
 # equations written as a loop.
 
 # %%
+from _setup import heatmap
+import runnable.ntm_addressing as mechanism
 result = mechanism.demo("cpu")
 heatmap(result["weightings"].numpy(), xlabel="memory row $i$", ylabel="step $t$",
-        title="head weighting $w_t(i)$")
+        title="head weighting $w_t(i)$",
+        alt="Heatmap of the head's weighting over memory rows at each step t.")
 assert result["max_error"] < 1e-5
 
 # %% [markdown]
@@ -93,5 +83,6 @@ stages = {r"$w^c$": mechanism.address(memory, w_prev, key, beta, one, none, one)
           r"$\tilde w$": mechanism.address(memory, w_prev, key, beta, g, s, one),
           r"$w$": mechanism.address(memory, w_prev, key, beta, g, s, gamma)}
 rows = torch.cat([w_prev, *stages.values()]).numpy()
-heatmap(rows, ylabels=[r"$w_{t-1}$", *stages], xlabel="memory row $i$", title="one addressing step, stage by stage")
+heatmap(rows, ylabels=[r"$w_{t-1}$", *stages], xlabel="memory row $i$", title="one addressing step, stage by stage",
+        alt="Heatmap of one addressing step, stage by stage: the previous weighting, then after content addressing, interpolation, shift and sharpening.")
 print("each stage sums to one:", [round(row.sum().item(), 6) for row in rows])

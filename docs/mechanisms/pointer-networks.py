@@ -34,17 +34,6 @@
 # choice made here, not part of the equations above.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.pointer_networks as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it: pointing with hand-set weights
 #
 # Nothing here is trained. The first part sets the weights by hand: each encoder state is the
@@ -56,10 +45,13 @@ show_source(mechanism)
 # greedy decoding returns a permutation.
 
 # %%
+from _setup import heatmap
+import runnable.pointer_networks as mechanism
 result = mechanism.demo("cpu")
 values = [f"{v:.2f}" for v in result["values"].tolist()]
 heatmap(result["probabilities"].numpy(), xlabels=values, xlabel="input $x_j$", ylabel="output step $i$",
-        title=r"$p(C_i \mid C_{<i}, \mathcal{P})$ with chosen positions masked")
+        title=r"$p(C_i \mid C_{<i}, \mathcal{P})$ with chosen positions masked",
+        alt="Heatmap of the pointer network's output distribution at each step over the input values, with already chosen positions masked.")
 assert result["max_error"] < 1e-6
 assert result["order"] == result["values"].argsort(descending=True).tolist()
 

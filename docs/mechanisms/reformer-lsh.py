@@ -52,17 +52,6 @@
 # keeps every pair and saves memory instead.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.reformer_lsh as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # 512 vectors scattered around 16 cluster centres, chunks of 32. For each number of buckets
@@ -72,6 +61,8 @@ show_source(mechanism)
 # original order: it sees as much weight as it pays for.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.reformer_lsh as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -82,7 +73,7 @@ axis.semilogx(result["buckets"], result["pairs"], "^-", base=2, label="share of 
 axis.set_xlabel("number of buckets $b$")
 axis.set_ylim(0, 1)
 axis.legend()
-plt.show()
+show_figure("Line chart against the number of buckets: the share of full attention's weight on visible pairs, how often the strongest key is visible, and the share of pairs scored.")
 
 # %% [markdown]
 # More buckets make the buckets purer, so the pairs a query sees carry more of the weight, while
@@ -117,4 +108,4 @@ axis.imshow(visible.numpy(), cmap="viridis")
 axis.set_xlabel("key position")
 axis.set_ylabel("query position")
 axis.set_title("visible pairs (one hash round)")
-plt.show()
+show_figure("Image of which query-key pairs one hashing round lets attend, query position by key position.")

@@ -42,19 +42,6 @@
 # and later of the [Set Transformer](../set-transformer/), which does weight pairs by attention.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `all_pairs` builds the
-# $n \times n$ grid of concatenated pairs, so $g_\theta$ runs on all of them in one call;
-# `naive_relation_network` is the double loop the tests compare it with.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.relation_networks as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it: counting close pairs
 #
 # Six points are dropped in a square; the answer is how many of the 15 unordered pairs lie
@@ -66,6 +53,8 @@ show_source(mechanism)
 # trained for 400 steps on the squared error.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.relation_networks as mechanism
 result = mechanism.demo("cpu")
 
 # %%
@@ -80,7 +69,7 @@ axis.plot([0, count.max()], [0, count.max()], color="#888888", linewidth=1)
 axis.set_xlabel("true number of close pairs (jittered)")
 axis.set_ylabel("relation network's output")
 axis.set_title("300 test sets")
-plt.show()
+show_figure("Scatter of the relation network's output against the true number of close pairs for 300 test sets, with the identity line.")
 
 # %% [markdown]
 # ## Order does not matter, size does

@@ -36,19 +36,6 @@
 # alignments that attention models would learn.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. It works in log space, where
-# a sum of products becomes a `logsumexp` of sums, and uses index 0 for the blank. The
-# slow reference at the bottom enumerates every path.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.rnn_transducer as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # Random output distributions over 4 labels and the blank on a $6 \times 4$ lattice, scored
@@ -59,10 +46,13 @@ show_source(mechanism)
 # alignments go.
 
 # %%
+from _setup import heatmap
+import runnable.rnn_transducer as mechanism
 result = mechanism.demo("cpu")
 occupancy = result["occupancy"].numpy()
 heatmap(occupancy, xlabel="labels emitted $u$", ylabel="input step $t$ (from 0)",
-        title="probability an alignment visits $(t, u)$")
+        title="probability an alignment visits $(t, u)$",
+        alt="Heatmap of the probability that an alignment passes through each cell (input step t, labels emitted u).")
 assert result["max_error"] < 1e-5
 
 # %% [markdown]

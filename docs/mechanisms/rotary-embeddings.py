@@ -44,20 +44,6 @@
 # Implementations differ in which coordinates form a pair: this one follows the paper's
 # $(x_{2i}, x_{2i+1})$; some later code pairs coordinate $i$ with $i + d/2$. The two are the
 # same rotation on permuted coordinates, but weights trained with one do not work with the other.
-#
-# Timeline: [RoFormer and rotary position embedding](../../entries/2021-su-roformer-rotary-position-embedding/).
-# RoPE is applied to $q$ and $k$ before [scaled dot-product attention](../scaled-dot-product-attention/).
-
-# %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.rotary_embeddings as mechanism
-
-show_source(mechanism)
 
 # %% [markdown]
 # ## Running it
@@ -67,6 +53,8 @@ show_source(mechanism)
 # alone. Shifting both positions by 1000 changes nothing (up to float64 rounding).
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.rotary_embeddings as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -81,7 +69,7 @@ figure.colorbar(image, ax=axes[0])
 axes[1].plot(result["offsets"].numpy(), result["by_offset"].numpy(), "o-")
 axes[1].set_xlabel("offset $n - m$")
 axes[1].set_title(r"$q^\top R_{n-m}\, k$: one value per diagonal")
-plt.show()
+show_figure("Left, heatmap of rotary attention scores by query and key position, constant along each diagonal; right, the score as a function of the offset n - m.")
 
 # %% [markdown]
 # ## Decay with distance
@@ -96,7 +84,7 @@ axis.set_xscale("symlog", linthresh=8)
 axis.set_xlabel("relative distance $r$")
 axis.set_ylabel("score")
 axis.set_title("q = k = all ones, d = 64")
-plt.show()
+show_figure("Line chart of the rotary score of all-ones vectors against relative distance r, decaying with oscillations.")
 
 # %% [markdown]
 # ## Norms are kept, and a position-0 vector is unchanged

@@ -51,23 +51,10 @@
 # module gives it zero weights and a zero output. PyTorch's `F.scaled_dot_product_attention`
 # did the same where we checked (2.13 on the CPU, 2.11 on an H100), but `nn.MultiheadAttention`
 # returns NaN there, so a row like this is best avoided, not relied on.
-#
-# Timeline: [Attention is all you need](../../entries/2017-vaswani-attention-is-all-you-need/).
 # Next: [multi-head attention](../multi-head-attention/) runs several of these side by side;
 # [FlashAttention](../flash-attention/) computes exactly the same function without ever
 # storing the $L_q \times L_k$ matrix, and [linear attention](../linear-attention/) replaces
 # the softmax to avoid it altogether.
-
-# %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.scaled_dot_product_attention as mechanism
-
-show_source(mechanism)
 
 # %% [markdown]
 # ## Running it
@@ -79,9 +66,12 @@ show_source(mechanism)
 # PyTorch. Then random queries and keys show the variance argument for the scale.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.scaled_dot_product_attention as mechanism
 result = mechanism.demo("cpu")
 heatmap(result["weights"][1].numpy(), xlabels=range(1, 7), ylabels=range(1, 7), xlabel="key $j$",
-        ylabel="query $i$", title="causal + padding (length 4): weights")
+        ylabel="query $i$", title="causal + padding (length 4): weights",
+        alt="Heatmap of causal and padding-masked attention weights, query by key: zero above the diagonal and on the padded keys.")
 assert result["error_loop"] < 1e-5 and result["error_torch"] < 1e-5
 
 # %%
@@ -96,7 +86,7 @@ axis.set_xscale("log", base=2)
 axis.set_xlabel("dimension $d$")
 axis.set_ylabel("mean entropy (nats)")
 axis.legend()
-plt.show()
+show_figure("Line chart of the mean entropy of the attention weights against dimension d, unscaled and scaled by the square root of d, with the uniform level dotted.")
 
 # %% [markdown]
 # ## A query with nothing to attend to

@@ -63,18 +63,6 @@
 # recurs in later attention architectures.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `MAB.multihead` is written out
-# so that the tests can compare it with `torch.nn.MultiheadAttention` given the same weights.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.set_transformer as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it: the largest number in a set
 #
 # Each set holds ten numbers drawn from $[-2, 2]$, and the target is the largest. A small Set
@@ -84,6 +72,8 @@ show_source(mechanism)
 # while attention can let elements compare themselves with the others before pooling.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.set_transformer as mechanism
 result = mechanism.demo("cpu")
 
 # %%
@@ -97,7 +87,7 @@ axis.set_xlabel("largest number in the set")
 axis.set_ylabel("prediction")
 axis.legend(frameon=False)
 axis.set_title("300 test sets")
-plt.show()
+show_figure("Scatter of predicted against true largest number in the set for 300 test sets, one colour per model, with the identity line.")
 
 # %% [markdown]
 # Where is the work done? After the ISAB every element already carries information about the

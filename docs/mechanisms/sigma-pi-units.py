@@ -47,19 +47,6 @@
 # outputs 1, 1 on the left and 0, 0 on the right.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `sigma_pi` replaces every input
-# outside a conjunct by 1 and takes the product, so all conjuncts are computed at once;
-# `naive_sigma_pi` is the loop the tests compare it with.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.sigma_pi_units as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # The demo prints the truth tables of XOR and the multiplexer computed by one sigma-pi unit each,
@@ -69,6 +56,8 @@ show_source(mechanism)
 # gating values by softmax weights reproduces `scaled_dot_product_attention`.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.sigma_pi_units as mechanism
 import matplotlib.pyplot as plt
 import torch
 
@@ -89,7 +78,7 @@ for axis, (title, net) in zip(axes, [("sigma-pi: $x_1 + x_2 - 2x_1x_2$", mechani
     axis.set_ylabel("$x_2$")
     figure.colorbar(image, ax=axis, fraction=0.046)
 plt.tight_layout()
-plt.show()
+show_figure("Two contour maps over the unit square of x1 and x2 with the four XOR targets marked: the sigma-pi unit x1 + x2 - 2 x1 x2 separates them at 0.5, the linear sum x1 + x2 cannot.")
 
 # %% [markdown]
 # The white line is where the net input crosses the threshold 0.5, the red digits are the XOR

@@ -50,17 +50,6 @@
 # relative to neutral), not Posner's millisecond values.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import show_source
-import runnable.spatial_cueing as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # 2000 simulated trials per cue condition. Left: the spotlight's gain profile for each cue
@@ -68,6 +57,8 @@ show_source(mechanism)
 # noiseless closed form.
 
 # %%
+from _setup import show_figure
+import runnable.spatial_cueing as mechanism
 import matplotlib.pyplot as plt
 import torch
 
@@ -87,7 +78,7 @@ left.legend(fontsize=7, frameon=False)
 right.set_xticks(range(3), result["conditions"])
 right.set_ylabel("mean RT (ms)")
 right.set_ylim(250, 450)
-plt.show()
+show_figure("Left, the spotlight's gain across positions for each cue condition, with the two boxes dotted; right, bars of mean reaction time per condition with standard errors and the noiseless prediction as crosses.")
 
 # %% [markdown]
 # ## The whole distributions
@@ -105,7 +96,7 @@ for k, (name, (focus, target)) in enumerate(mechanism.CONDITIONS.items()):
 axis.set_xlabel("RT (ms)")
 axis.set_ylabel("trials")
 axis.legend(fontsize=7, frameon=False)
-plt.show()
+show_figure("Step histograms of 4000 simulated reaction times for each cue condition, right-skewed and shifted by the cue.")
 
 # %% [markdown]
 # ## What machine attention took from it

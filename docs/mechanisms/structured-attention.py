@@ -61,18 +61,6 @@
 # the subtrees of a parse computed with the inside–outside algorithm, is not implemented here.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source. `brute_force_marginals` is
-# the slow reference: it scores all $2^n$ assignments and adds them up.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.structured_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # Twelve positions; the scores mark positions 4 to 8 as relevant, except position 6, which
@@ -83,9 +71,12 @@ show_source(mechanism)
 # drops the isolated 11: it selects a segment.
 
 # %%
+from _setup import heatmap
+import runnable.structured_attention as mechanism
 result = mechanism.demo("cpu")
 heatmap(result["weights"].numpy(), xlabels=range(1, 13), ylabels=result["names"],
-        xlabel="position $i$", title=r"attention weights: softmax, sigmoid, $p(z_i = 1)$")
+        xlabel="position $i$", title=r"attention weights: softmax, sigmoid, $p(z_i = 1)$",
+        alt="Heatmap of attention weights over 12 positions under softmax, independent sigmoids and the structured model's marginals p(z_i = 1).")
 assert result["max_error"] < 1e-5
 
 # %% [markdown]
@@ -107,6 +98,7 @@ unary = torch.stack([torch.zeros_like(score), score], -1)
 strengths = [0.0, 0.5, 1.0, 2.0, 4.0, 20.0]
 rows = torch.stack([mechanism.crf_marginals(unary, torch.tensor([[c, -c], [-c, c]]))[:, 1] for c in strengths])
 heatmap(rows.numpy(), xlabels=range(1, 13), ylabels=[f"c = {c:g}" for c in strengths],
-        xlabel="position $i$", title=r"$p(z_i = 1)$ as the agreement strength grows")
+        xlabel="position $i$", title=r"$p(z_i = 1)$ as the agreement strength grows",
+        alt="Heatmap of the marginals p(z_i = 1) over 12 positions as the agreement strength c grows.")
 print(f"sigmoid of the total score {score.sum():.1f}: {torch.sigmoid(score.sum()):.3f}; "
       f"marginals at c = 20: {rows[-1].min():.3f}..{rows[-1].max():.3f}")

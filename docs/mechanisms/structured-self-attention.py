@@ -48,18 +48,7 @@
 # the penalty is only one term of the loss.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.structured_self_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
-# ## Four hops, before and after minimising the penalty
+# ## Running it: four hops, before and after minimising the penalty
 #
 # Four hops attend over a random "sentence" of twelve states. Untrained, every row is close to
 # uniform, and $P$ is near its value for four uniform rows, $4 (11/12)^2 + 12/144 \approx 3.44$.
@@ -68,9 +57,13 @@ show_source(mechanism)
 # so this shows only what the penalty pushes towards.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.structured_self_attention as mechanism
 result = mechanism.demo("cpu")
-heatmap(result["A_before"].numpy(), xlabel="word", ylabel="hop", title="$A$ before")
-heatmap(result["A_after"].numpy(), xlabel="word", ylabel="hop", title="$A$ after 100 steps on $P$")
+heatmap(result["A_before"].numpy(), xlabel="word", ylabel="hop", title="$A$ before",
+        alt="Heatmap of the annotation matrix A, hop by word, before training: the hops overlap.")
+heatmap(result["A_after"].numpy(), xlabel="word", ylabel="hop", title="$A$ after 100 steps on $P$",
+        alt="Heatmap of the annotation matrix A after 100 steps minimising the penalty: the hops attend to different words.")
 assert result["max_error"] < 1e-5 and result["penalty"][-1] < 1e-2
 
 # %%
@@ -82,4 +75,4 @@ axis.set_yscale("log")
 axis.set_xlabel("Adam step")
 axis.set_ylabel("$P$")
 axis.set_title(r"$\Vert AA^\top - I \Vert_F^2$ while minimising it")
-plt.show()
+show_figure("Line chart of the penalty ||AA^T - I||_F^2 falling over Adam steps.")

@@ -60,19 +60,6 @@
 # then costs $O(t)$ scores instead of recomputing the whole prefix, and the cache grows
 # linearly, which makes its size the bottleneck that
 # [multi-query and grouped-query attention](../grouped-query-attention/) shrink.
-#
-# Timeline: [Attention is all you need](../../entries/2017-vaswani-attention-is-all-you-need/).
-
-# %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.transformer_block as mechanism
-
-show_source(mechanism)
 
 # %% [markdown]
 # ## Running it
@@ -82,6 +69,8 @@ show_source(mechanism)
 # outputs are compared with one causal pass over the whole sequence.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.transformer_block as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -91,7 +80,7 @@ axis.plot(range(1, 13), [b / 1024 for b in result["cache_bytes"]], "o-")
 axis.set_xlabel("positions decoded")
 axis.set_ylabel("KV cache (KiB)")
 axis.set_title("the cache grows by one key and one value per head and step")
-plt.show()
+show_figure("Line chart of the key-value cache size in KiB against positions decoded, growing by the same amount each step.")
 
 # %% [markdown]
 # ## The sinusoids
@@ -105,7 +94,7 @@ image = axis.imshow(result["positions"].numpy(), cmap="RdBu", vmin=-1, vmax=1, a
 axis.set_xlabel("coordinate")
 axis.set_ylabel("position $p$")
 figure.colorbar(image, ax=axis)
-plt.show()
+show_figure("Image of the sinusoidal position encodings, position by coordinate, with stripes of decreasing frequency across coordinates.")
 
 # %% [markdown]
 # The shift by $k$ is the same rotation at every position: build the block-diagonal matrix

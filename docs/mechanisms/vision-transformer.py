@@ -39,19 +39,7 @@
 # when position embeddings are present.
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source: `patchify`, one pre-norm block,
-# the model, and the demo's synthetic task.
-
-# %%
-from _setup import heatmap, show_source
-import runnable.vision_transformer as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
-# ## A task that needs position
+# ## Running it: a task that needs position
 #
 # Each $16 \times 16$ image is noise with one bright $4 \times 4$ patch somewhere on the grid of
 # sixteen patches; the label is the quadrant it sits in. The patch's content is the same wherever
@@ -59,6 +47,8 @@ show_source(mechanism)
 # 32 trains for 150 steps (a second or two on a CPU) and is then scored on 512 held-out images.
 
 # %%
+from _setup import heatmap, show_figure
+import runnable.vision_transformer as mechanism
 result = mechanism.demo("cpu")
 assert result["accuracy"] > 0.9
 
@@ -92,6 +82,6 @@ for block in range(2):
 for axis in axes:
     axis.set_xticks([])
     axis.set_yticks([])
-plt.show()
+show_figure("An input image and the class token's attention over its 4 by 4 patches in block 0 and block 1.")
 print("mean weight on the bright patch, per block:", [round(w, 3) for w in result["on_square"].tolist()],
       "(an even share would be 1/16 = 0.062)")

@@ -58,17 +58,6 @@
 # average pooling, with the location in integer pixels and zeros off the image).
 
 # %% [markdown]
-# ## The implementation
-#
-# This is the module the tests run, shown from its own source.
-
-# %%
-from _setup import show_source
-import runnable.visual_attention as mechanism
-
-show_source(mechanism)
-
-# %% [markdown]
 # ## Running it
 #
 # A 32 × 32 image holds a red square and a blue one on a dim, noisy background. In place of a
@@ -79,6 +68,8 @@ show_source(mechanism)
 # asks for.
 
 # %%
+from _setup import show_figure
+import runnable.visual_attention as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
@@ -89,7 +80,7 @@ for axis, weights, name in zip(axes[1:], result["weights"], ["red", "blue"]):
     image = axis.imshow(weights.numpy(), cmap="viridis", vmin=0)
     axis.set_title(rf"$\alpha$ for $h$ = look for {name}")
     figure.colorbar(image, ax=axis, fraction=0.046)
-plt.show()
+show_figure("The 32 by 32 image and the attention weights alpha over its locations when looking for each object.")
 assert result["max_error"] < 1e-5 and result["mc_error"] < 0.02 and result["glimpse_error"] < 1e-6
 
 # %% [markdown]
@@ -119,7 +110,7 @@ axis.loglog(counts, errors, "o-", label="Monte-Carlo error")
 axis.loglog(counts, [errors[0] * (counts[0] / n) ** 0.5 for n in counts], "--", label=r"$\propto 1/\sqrt{n}$")
 axis.set_xlabel("samples $n$")
 axis.legend()
-plt.show()
+show_figure("Log-log chart of the Monte-Carlo error against the number of samples n, with a 1 over square root of n guide.")
 
 # %% [markdown]
 # ## A glimpse
@@ -140,5 +131,5 @@ for k in range(3):
     axes[k + 1].set_title(f"{2 * half} × {2 * half} px → 4 × 4")
     axes[k + 1].set_xticks(range(4)), axes[k + 1].set_yticks(range(4))
 axes[0].set_title(f"centre (row {row}, col {col})")
-plt.show()
+show_figure("The image with a glimpse centre and the retina's patches at growing scales, each reduced to 4 by 4 pixels.")
 print("retina ρ(x, l) shape (scales, channels, g, g):", tuple(retina.shape))

@@ -116,32 +116,35 @@ def mechanism_family(kb: KnowledgeBase, slug: str) -> list[Kin]:
 
 
 def family_html(kb: KnowledgeBase, slug: str, titles: dict[str, str]) -> str:
-    """The "Family" section at the foot of a mechanism page: one line per link between two works,
-    naming the relation(s) and every page that runs the other work."""
+    """The "Family" section at the foot of a mechanism page: each related mechanism page once,
+    under the closest of its links (same work, then earlier, later, same thread), with every
+    link between the two works that relates them, each naming its relation(s)."""
     def entry_link(entry: Entry) -> str:
         return f'<a href="../../entries/{entry.id}/">{escape_html(entry.title)}</a> ({entry.date.year})'
 
-    links: dict[tuple[str, str, str], tuple[list[str], list[str]]] = {}
-    for k in mechanism_family(kb, slug):
-        types, pages = links.setdefault((k.direction, k.citing.id, k.cited.id), ([], []))
-        for item, seen in ((k.type, types), (k.slug, pages)):
-            if item not in seen:
-                seen.append(item)
-    groups = {"same": [], "earlier": [], "later": [], "thread": []}
-    for (direction, citing, cited), (types, pages) in links.items():
-        citing, cited = kb.entries[citing], kb.entries[cited]
-        other = cited if direction == "earlier" else citing
-        pages = sorted(pages, key=lambda p: other.runnable.index(p) if p in other.runnable else len(other.runnable))
-        runs = ", ".join(f'<a href="../{p}/">{escape_html(titles.get(p, p))}</a>' for p in pages)
-        why = {"same": f"also from {entry_link(citing)}",
-               "thread": f"{entry_link(citing)}, in the same thread as {entry_link(cited)}"
-               }.get(direction) or f"{entry_link(citing)} {', '.join(RELATION_OUT[t] for t in types)} {entry_link(cited)}"
-        groups[direction].append(f"<li>{runs} — {why}</li>")
+    # page → (the group it is listed under, {(direction, citing, cited): relation types})
+    kin: dict[str, tuple[str, dict[tuple[str, str, str], list[str]]]] = {}
+    for k in mechanism_family(kb, slug):  # sorted: same work, earlier, later, thread
+        _, links = kin.setdefault(k.slug, (k.direction, {}))
+        types = links.setdefault((k.direction, k.citing.id, k.cited.id), [])
+        if k.type not in types:
+            types.append(k.type)
+    groups: dict[str, list[str]] = {"same": [], "earlier": [], "later": [], "thread": []}
+    for other, (group, links) in kin.items():
+        reasons = []
+        for (direction, citing, cited), types in links.items():
+            citing, cited = kb.entries[citing], kb.entries[cited]
+            reasons.append({"same": f"also from {entry_link(citing)}",
+                            "thread": f"{entry_link(citing)}, in the same thread as {entry_link(cited)}"}.get(direction)
+                           or f"{entry_link(citing)} {', '.join(RELATION_OUT[t] for t in types)} {entry_link(cited)}")
+        groups[group].append(f'<li><a href="../{other}/">{escape_html(titles.get(other, other))}</a> — '
+                             f'{"; ".join(reasons)}</li>')
     headings = {"same": "From the same work", "earlier": "What it builds on",
                 "later": "What builds on it", "thread": "In the same thread (no recorded relation yet)"}
     body = "".join(f'<h3>{headings[d]}</h3><ul class="atlas-family">{"".join(items)}</ul>'
                    for d, items in groups.items() if items)
     if not body:
         return ""
-    return ('<h2 id="family">Family</h2><p class="atlas-family-note">Other runnable mechanisms linked to this '
-            'one by the timeline\'s relations, generated from the entries each page implements.</p>' + body)
+    return ('<h2 id="family">Family<a class="headerlink" href="#family" title="Permanent link">&para;</a></h2>'
+            '<p class="atlas-family-note">Other runnable mechanisms linked to this one by the timeline\'s '
+            'relations, generated from the entries each page implements; each is listed once.</p>' + body)
