@@ -47,6 +47,14 @@ the tests check is the code shown.
 Shapes: B batch, H heads, L_q queries, L_k keys, d head size (16, 32, 64 or 128; values have
 size d too), B_r × B_c a tile of scores (BLOCK_R, BLOCK_C in the kernels). q (B, H, L_q, d),
 k and v (B, H, L_k, d) → output (B, H, L_q, d) and logsumexp L (B, H, L_q, float32).
+
+Differences from the paper:
+- dQ has a kernel of its own that recomputes the scores, instead of Algorithm 2's atomic adds into
+  main memory from every key tile (as in Triton's tutorial): deterministic, at two more matrix
+  products per tile.
+- The split of each tile's work among warps, FlashAttention-2's fourth change, is left to Triton's
+  compiler; tile sizes and warp counts are common choices, not tuned per GPU.
+- No dropout, no variable-length batches and no head sizes above 128.
 """
 from __future__ import annotations
 

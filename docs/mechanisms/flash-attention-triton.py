@@ -39,7 +39,7 @@
 # PyTorch finds no CUDA device.
 
 # %%
-from _setup import heatmap, show_source
+from _setup import heatmap
 import runnable.flash_attention_triton as mechanism
 import torch
 import triton
@@ -91,10 +91,8 @@ print(f"triton {triton.__version__}, torch {torch.__version__}: kernels run in {
 #
 # With a causal mask, the loop stops at the diagonal: key tiles wholly in the future of the tile
 # row are never loaded. (`triton.jit` wraps each kernel in an object that Triton launches; `.fn`
-# is the Python function inside, whose source is shown.)
-
-# %%
-show_source(mechanism.flash_forward_kernel.fn)
+# is the Python function inside. Every kernel's source is shown, definition by definition, under
+# The implementation below.)
 
 # %% [markdown]
 # Three small device functions, inlined by the compiler into every kernel that calls them, keep
@@ -105,11 +103,6 @@ show_source(mechanism.flash_forward_kernel.fn)
 # keys in a query's future and for the padding keys of a ragged last tile. `CAUSAL` and
 # `RAGGED_K` are compile-time constants (`tl.constexpr`), so full attention over a multiple of
 # $B_c$ keys compiles with no mask at all.
-
-# %%
-show_source(mechanism.load_tile.fn)
-show_source(mechanism.store_tile.fn)
-show_source(mechanism.scaled_scores.fn)
 
 # %% [markdown]
 # For causal attention, each tile row visits only the key tiles up to the diagonal. Below, for
@@ -124,7 +117,8 @@ for i in range(rows_of_tiles):
     for j in range(i + 1):  # the loop's end, min(L_k, (i + 1)·B_r), with B_r = B_c
         visited[i, j] = 1 if j == i else 2
 print(f"tiles computed: {int((visited > 0).sum())} of {rows_of_tiles ** 2}")
-heatmap(visited.numpy(), xlabel="key tile j", ylabel="query tile i", title="causal: skipped 0, masked 1, full 2")
+heatmap(visited.numpy(), xlabel="key tile j", ylabel="query tile i", title="causal: skipped 0, masked 1, full 2",
+        alt="An 8 by 8 grid of tiles: the upper triangle is skipped (0), the diagonal computed with the mask (1), the lower triangle computed in full (2).")
 
 # %% [markdown]
 # ## The backward pass (Algorithm 2)
@@ -138,9 +132,6 @@ heatmap(visited.numpy(), xlabel="key tile j", ylabel="query tile i", title="caus
 # $dP = dO\, V^\top$. That sum equals $D_i = \operatorname{rowsum}(dO_i \circ O_i)$, because
 # $O_i = \sum_j P_{ij} V_j$, and $D$ needs only $O$ and $dO$, both of length $L_q \times d$.
 # A small preprocessing kernel computes it first.
-
-# %%
-show_source(mechanism.flash_backward_preprocess_kernel.fn)
 
 # %% [markdown]
 # The main kernel of Algorithm 2 gives one program to each key tile $j$. It keeps $K_j$ and
@@ -160,9 +151,6 @@ show_source(mechanism.flash_backward_preprocess_kernel.fn)
 # with $dO_i = 0$ and $D_i = 0$ their $dS$ and their share of $dV_j$ vanish, so no row mask is
 # needed here.
 
-# %%
-show_source(mechanism.flash_backward_dkdv_kernel.fn)
-
 # %% [markdown]
 # In the paper, the same loop also adds $dS_i^{(j)} K_j$ into $dQ_i$ in main memory, with atomic
 # additions, because many key-tile programs contribute to each $dQ_i$. Here, as in Triton's
@@ -170,9 +158,6 @@ show_source(mechanism.flash_backward_dkdv_kernel.fn)
 # recomputes $S$ and $dP$ once more (seven matrix products per tile in the backward pass instead
 # of five), but each $dQ_i$ is written once, by one program, so the result does not depend on the
 # order in which programs finish.
-
-# %%
-show_source(mechanism.flash_backward_dq_kernel.fn)
 
 # %% [markdown]
 # ## From PyTorch
@@ -184,10 +169,6 @@ show_source(mechanism.flash_backward_dq_kernel.fn)
 # $64 \times 64$ (backward) on CUDA, common choices for FlashAttention-2 in Triton that have not
 # been tuned on a GPU here, and $64 \times 64$ in the interpreter, which pays per operation rather
 # than per element.
-
-# %%
-show_source(mechanism.FlashAttentionFunction)
-show_source(mechanism.flash_attention)
 
 # %% [markdown]
 # ## Running it
