@@ -11,6 +11,7 @@ import ast
 import fnmatch
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,6 +151,6 @@ def execute(source: Path, cache_dir: Path = CACHE) -> Path:
         nbformat.write(notebook, partial)
         partial.replace(target)  # never leave a half-written notebook in the cache
     for stale in cache_dir.glob(f"*/mechanisms/{source.stem}.ipynb"):
-        if stale != target:
-            stale.unlink()
+        if stale != target:  # a key names one notebook's inputs, so its folder holds only that notebook
+            shutil.rmtree(stale.parents[1], ignore_errors=True)
     return target
