@@ -36,7 +36,8 @@ check: setup  ## validate bib/ and timeline/, listing every problem
 	$(BIN)/python -m scripts.check
 
 # In parallel, one worker per core (pytest-xdist); the tests that need the built site share one
-# build and run on one worker (the "site" group), while the other workers take everything else.
+# build and run together on one worker, first, while the others take everything else
+# (tests/conftest.py). Notebooks run once: the build and the page tests share the cache.
 test: setup-test  ## every test; browser tests need Chromium (.ci/run installs it)
 	$(BIN)/python -m pytest -n auto
 
