@@ -112,12 +112,16 @@ def cache_key(source: Path, root: Path = ROOT, device: str | None = None) -> str
     return digest.hexdigest()[:20]
 
 
-def _stable(notebook) -> None:
-    """Make an executed notebook depend only on its inputs: jupytext gives cells random ids, and
-    nbclient would record each cell's execution times. Cells are numbered instead."""
-    for index, cell in enumerate(notebook.cells):
-        cell["id"] = f"cell-{index}"
-        cell.get("metadata", {}).pop("execution", None)
+def cached(source: Path, cache_dir: Path = CACHE) -> Path | None:
+    """The executed notebook from the cache, or None when it has to run."""
+    target = _cache_path(source, cache_dir)
+    return target if target.exists() else None
+
+
+def _cache_path(source: Path, cache_dir: Path) -> Path:
+    # <cache>/<key>/mechanisms/<slug>.ipynb: the path ends like the page's, so mkdocs-jupyter's
+    # include pattern matches it and the download keeps the mechanism's name.
+    return cache_dir / cache_key(source) / "mechanisms" / f"{source.stem}.ipynb"
 
 
 def execute(source: Path, cache_dir: Path = CACHE) -> Path:
@@ -128,9 +132,7 @@ def execute(source: Path, cache_dir: Path = CACHE) -> Path:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
-    # <cache>/<key>/mechanisms/<slug>.ipynb: the path ends like the page's, so mkdocs-jupyter's
-    # include pattern matches it and the download keeps the mechanism's name.
-    target = cache_dir / cache_key(source) / "mechanisms" / f"{source.stem}.ipynb"
+    target = _cache_path(source, cache_dir)
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -154,3 +156,11 @@ def execute(source: Path, cache_dir: Path = CACHE) -> Path:
         if stale != target:  # a key names one notebook's inputs, so its folder holds only that notebook
             shutil.rmtree(stale.parents[1], ignore_errors=True)
     return target
+
+
+def _stable(notebook) -> None:
+    """Make an executed notebook depend only on its inputs: jupytext gives cells random ids, and
+    nbclient would record each cell's execution times. Cells are numbered instead."""
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{index}"
+        cell.get("metadata", {}).pop("execution", None)
