@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup setup-test serve build check test test-gpu new bench bench-attention fields clean clean-cache
+.PHONY: setup setup-test serve build check test test-busy test-gpu new bench bench-demos bench-rebuild bench-attention fields clean clean-cache
 
 $(VENV)/.site-installed: requirements.txt pyproject.toml package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,16 @@ build: setup  ## validate the data and build site/
 check: setup  ## validate bib/ and timeline/, listing every problem
 	$(BIN)/python -m scripts.check
 
+# In parallel, one worker per core (pytest-xdist); the tests that need the built site share one
+# build and run together on one worker, first, while the others take everything else
+# (tests/conftest.py). Notebooks run once: the build and the page tests share the cache.
 test: setup-test  ## every test; browser tests need Chromium (.ci/run installs it)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
+
+# Issue 12's busy machine: two CPU-burning processes, each pinned to a core, beside make test.
+# The suite must pass here too (no wall-clock assertions, browser tests wait on conditions).
+test-busy: setup-test  ## make test with two CPU-burning processes pinned beside it
+	$(BIN)/python -m scripts.busy_machine --burners 2 -- $(MAKE) test
 
 test-gpu: setup-test  ## the mechanism tests on CUDA; fails if CUDA is missing
 	REQUIRE_GPU=1 $(BIN)/python -m pytest -m gpu
@@ -50,10 +58,18 @@ bench-attention: setup-test  ## time and peak memory of attention against length
 fields: setup  ## rewrite the field reference in CONTRIBUTING.md from timeline/schema.json
 	$(BIN)/python -m scripts.field_reference --write CONTRIBUTING.md
 
-bench: setup-test  ## benchmarks: validation, cost per entry page, the preview loop, then the pages in Chromium
+bench: setup-test  ## benchmarks: validation, cost per entry page, the preview loop, the pages in Chromium, rebuild after one edit, demos
 	$(BIN)/python -m scripts.bench_build
 	$(BIN)/python -m scripts.bench_preview
 	$(BIN)/python -m scripts.bench_pages
+	$(BIN)/python -m scripts.bench_rebuild
+	$(BIN)/python -m scripts.bench_demos
+
+bench-demos: setup-test  ## each terminal demo's median time against its 10 s budget
+	$(BIN)/python -m scripts.bench_demos $(ARGS)
+
+bench-rebuild: setup-test  ## on a copy: cold build, unchanged rebuild, rebuild after editing one module
+	$(BIN)/python -m scripts.bench_rebuild $(ARGS)
 
 clean:
 	rm -rf site .site-staging .cache

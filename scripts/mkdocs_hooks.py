@@ -37,6 +37,7 @@ from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa:
 from scripts.notebooks import NotebookFailed, cached, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
+from scripts.reproducible import pin_build_date  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
 from scripts.validate import Paths, load_knowledge_base  # noqa: E402
 
@@ -54,6 +55,7 @@ def data_paths(config) -> Paths:
 
 
 def on_config(config):
+    pin_build_date(ROOT)  # the sitemap's dates come from the commit, so builds repeat
     try:
         _state["kb"] = load_knowledge_base(data_paths(config))
     except InvalidData as error:

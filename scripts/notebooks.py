@@ -1,13 +1,17 @@
 """Execute the mechanism notebooks (jupytext scripts in docs/mechanisms/) with nbclient.
 
-Execution is cached: the key covers the notebook, every runnable/ module, the setup helper,
-the torch version and the device, so an unchanged site rebuilds in seconds and any change
-that could alter an output runs the notebook again. A failing cell fails the build
-(allow_errors off), and every cell has a timeout."""
+Execution is cached per notebook: the key covers the notebook, the runnable/ modules it imports
+(transitively), the shared helpers beside it (docs/mechanisms/_*.py), the data files it names, the
+torch version and the device. An unchanged site rebuilds in seconds, editing one module reruns only
+the notebooks that depend on it, and any change that could alter an output runs the notebook
+again. A failing cell fails the build (allow_errors off), and every cell has a timeout."""
 from __future__ import annotations
 
+import ast
+import fnmatch
 import hashlib
 import os
+import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,14 +29,86 @@ def device_name() -> str:
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
 
 
-def cache_key(source: Path) -> str:
+def _is_main_guard(node: ast.stmt) -> bool:
+    return (isinstance(node, ast.If) and isinstance(node.test, ast.Compare)
+            and isinstance(node.test.left, ast.Name) and node.test.left.id == "__name__"
+            and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in node.test.comparators))
+
+
+def _runnable_imports(path: Path) -> set[str] | None:
+    """The runnable/ modules one Python file imports, anywhere in it (function bodies included):
+    `import runnable.x [as m]`, `from runnable.x import y`, `from runnable import x`, and inside
+    runnable/ itself `from .x import y` / `from . import x`. None when the file does not parse."""
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError:
+        return None
+    inside_package = path.parent.name == "runnable"
+    names: set[str] = set()
+    # A module's `if __name__ == "__main__":` block (its terminal demo) never runs in a notebook.
+    tree.body = [node for node in tree.body if not _is_main_guard(node)]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[1] for alias in node.names if alias.name.startswith("runnable."))
+        elif isinstance(node, ast.ImportFrom):
+            package = node.module if node.level == 0 else (".".join(filter(None, ["runnable", node.module]))
+                                                         if inside_package and node.level == 1 else None)
+            if package == "runnable":
+                names.update(alias.name for alias in node.names)  # a module or a name from __init__
+            elif package and package.startswith("runnable."):
+                names.add(package.split(".")[1])
+    return names
+
+
+def _string_constants(path: Path) -> set[str]:
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError:
+        return set()
+    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+def notebook_inputs(source: Path, root: Path = ROOT) -> list[Path]:
+    """Every file a notebook's outputs can depend on, sorted: the notebook; the shared helpers
+    beside it (`_*.py`); the runnable/ modules it imports, followed transitively (and the
+    package's __init__, which every such import runs); and the data files beside it whose name
+    or path (relative to the notebook, as pages open them: `results/x.csv`, or a glob such as
+    `attention-cost-*.csv`) appears as a string in the notebook. A file that does not parse
+    depends on every module, to be safe."""
+    package = root / "runnable"
+    helpers = sorted(source.parent.glob("_*.py"))
+    modules: set[Path] = set()
+    pending = [source, *helpers]
+    seen: set[Path] = set()
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        names = _runnable_imports(path)
+        found = set(package.glob("*.py")) if names is None else {package / f"{n}.py" for n in names}
+        found = {module for module in found if module.is_file()}
+        if names is not None and names:
+            found.add(package / "__init__.py")
+        modules |= found
+        pending.extend(found - seen)
+    strings = set().union(*(_string_constants(path) for path in [source, *helpers]))
+    data = {path for path in source.parent.rglob("*")
+            if path.is_file() and path.suffix not in (".py", ".pyc", ".ipynb")
+            and any(fnmatch.fnmatch(path.name, s) or fnmatch.fnmatch(path.relative_to(source.parent).as_posix(), s)
+                    for s in strings)}
+    return [source, *helpers, *sorted(module for module in modules if module.is_file()), *sorted(data)]
+
+
+def cache_key(source: Path, root: Path = ROOT, device: str | None = None) -> str:
     import torch
 
     digest = hashlib.sha256()
-    for path in [source, *sorted((ROOT / "runnable").glob("*.py")), *sorted(source.parent.glob("_*.py"))]:
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    digest.update(f"torch={torch.__version__};device={device_name()}".encode())
+    for path in notebook_inputs(source, root):
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+        digest.update(name.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest.update(f"torch={torch.__version__};device={device or device_name()}".encode())
     return digest.hexdigest()[:20]
 
 
@@ -52,6 +128,7 @@ def execute(source: Path, cache_dir: Path = CACHE) -> Path:
     """The executed .ipynb for a jupytext source, from the cache when nothing it depends on changed."""
     import jupytext
     import nbformat
+    from filelock import FileLock
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
@@ -59,17 +136,31 @@ def execute(source: Path, cache_dir: Path = CACHE) -> Path:
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    notebook = jupytext.read(source)
-    client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3", allow_errors=False,
-                            resources={"metadata": {"path": str(source.parent)}})
-    try:
-        client.execute()
-    except CellExecutionError as error:
-        raise NotebookFailed(f"{os.path.relpath(source, ROOT)}: a cell failed\n{error}") from None
-    partial = target.with_suffix(".tmp")
-    nbformat.write(notebook, partial)
-    partial.replace(target)  # never leave a half-written notebook in the cache
+    # One execution per notebook at a time: a build and the tests (or two builds) that want the
+    # same notebook wait for the first to finish and then read its result.
+    with FileLock(target.with_suffix(".lock")):
+        if target.exists():
+            return target
+        notebook = jupytext.read(source)
+        client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3", allow_errors=False,
+                                record_timing=False, resources={"metadata": {"path": str(source.parent)}})
+        try:
+            client.execute()
+        except CellExecutionError as error:
+            raise NotebookFailed(f"{os.path.relpath(source, ROOT)}: a cell failed\n{error}") from None
+        _stable(notebook)
+        partial = target.with_suffix(".tmp")
+        nbformat.write(notebook, partial)
+        partial.replace(target)  # never leave a half-written notebook in the cache
     for stale in cache_dir.glob(f"*/mechanisms/{source.stem}.ipynb"):
-        if stale != target:
-            stale.unlink()
+        if stale != target:  # a key names one notebook's inputs, so its folder holds only that notebook
+            shutil.rmtree(stale.parents[1], ignore_errors=True)
     return target
+
+
+def _stable(notebook) -> None:
+    """Make an executed notebook depend only on its inputs: jupytext gives cells random ids, and
+    nbclient would record each cell's execution times. Cells are numbered instead."""
+    for index, cell in enumerate(notebook.cells):
+        cell["id"] = f"cell-{index}"
+        cell.get("metadata", {}).pop("execution", None)

@@ -26,31 +26,60 @@ def good_data(tmp_path: Path) -> Path:
     return copy_data(GOOD, tmp_path)
 
 
-def build_site(timeline: Path, bib: Path, site_dir: Path) -> "subprocess.CompletedProcess[str]":
+def build_site(timeline: Path, bib: Path, site_dir: Path, env: dict | None = None) -> "subprocess.CompletedProcess[str]":
     """Run the real build (mkdocs --strict with the project's hooks) on the given data."""
     import subprocess
     import sys
 
-    env = {**os.environ, "ATLAS_TIMELINE_DIR": str(timeline), "ATLAS_BIB_DIR": str(bib)}
+    env = {**os.environ, "ATLAS_TIMELINE_DIR": str(timeline), "ATLAS_BIB_DIR": str(bib), **(env or {})}
     return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site_dir)],
                           cwd=ROOT, env=env, capture_output=True, text=True)
+
+
+def _session_dir(tmp_path_factory) -> Path:
+    """A folder every pytest-xdist worker of this run shares (the parent of the workers' own)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def _once_per_run(tmp_path_factory, name: str, make) -> Path:
+    """<shared>/<name>, made by whichever worker gets there first; the others wait and reuse it.
+    A failure is recorded, so every worker that needs the result reports it, without redoing it."""
+    from filelock import FileLock
+
+    shared = _session_dir(tmp_path_factory)
+    done, failed = shared / f"{name}.done", shared / f"{name}.failed"
+    with FileLock(shared / f"{name}.lock"):
+        if not done.exists() and not failed.exists():
+            try:
+                make(shared / name)
+            except BaseException as error:
+                failed.write_text(str(error))
+                raise
+            done.touch()
+    if failed.exists():
+        pytest.fail(f"{name} could not be made (see the first worker's failure):\n{failed.read_text()}", pytrace=False)
+    return shared / name
 
 
 @pytest.fixture(scope="session")
 def site_data(tmp_path_factory) -> Path:
     """The project's own data with the hostile fixture added."""
-    root = tmp_path_factory.mktemp("data")
-    copy_data(ROOT, root)
-    copy_data(FIXTURES / "hostile", root)
-    return root
+    def make(root: Path) -> None:
+        copy_data(ROOT, root)
+        copy_data(FIXTURES / "hostile", root)
+
+    return _once_per_run(tmp_path_factory, "data", make)
 
 
 @pytest.fixture(scope="session")
 def built_site(site_data, tmp_path_factory) -> Path:
-    site = tmp_path_factory.mktemp("site") / "site"
-    result = build_site(site_data / "timeline", site_data / "bib", site)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return site
+    """One strict build of site_data per test run, shared by every worker that needs it."""
+    def make(site: Path) -> None:
+        result = build_site(site_data / "timeline", site_data / "bib", site)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    return _once_per_run(tmp_path_factory, "site", make)
 
 
 def _devices() -> list:
@@ -73,3 +102,27 @@ def device(request):
     if request.param == "cuda" and not torch.cuda.is_available():
         pytest.fail("REQUIRE_GPU=1 but torch finds no CUDA device")
     return torch.device(request.param)
+
+
+# The tests that use the built site: one worker takes them all, after its one build, and starts
+# with them (the longest unit of work), while the other workers take everything else, one test at
+# a time. (xdist's own "loadgroup" cannot do this under pytest 9.2: it marks groups by rewriting
+# node ids, which pytest 9.2 no longer reads — pytest-dev/pytest-xdist#1386.) The file lock in
+# _once_per_run keeps a test outside these files correct, only slower.
+SITE_TEST_FILES = ("tests/test_browser.py", "tests/test_build.py", "tests/test_reproducible.py")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SiteTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return "site" if nodeid.split("::", 1)[0] in SITE_TEST_FILES else nodeid
+
+    return SiteTestsTogether(config, log)
+
+
+def pytest_collection_modifyitems(items):
+    """The site tests first, so that their worker starts the build at once."""
+    items.sort(key=lambda item: item.nodeid.split("::", 1)[0] not in SITE_TEST_FILES)

@@ -26,6 +26,12 @@ if not CHROMIUM:
     pytest.skip("Chromium not installed (apt-get install chromium); CI installs it", allow_module_level=True)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+# Every wait is for a condition, never for a fixed time, and the limits are hang guards far above
+# an honest wait: a busy CI machine may take seconds for what takes milliseconds on a quiet one.
+HANG_GUARD_MS = 60_000
+expect.set_options(timeout=HANG_GUARD_MS)
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -63,6 +69,7 @@ class Watched:
     def __init__(self, browser, base: str):
         self.base = base
         self.context = browser.new_context()
+        self.context.set_default_timeout(HANG_GUARD_MS)
         self.page = self.context.new_page()
         self.errors: list[str] = []
         host = urlsplit(base).netloc
@@ -75,8 +82,9 @@ class Watched:
         self.page.on("dialog", lambda d: (self.errors.append(f"dialog: {d.message}"), d.dismiss()))
 
     def goto(self, path: str):
-        self.page.goto(self.base + path, wait_until="load")
-        self.page.wait_for_timeout(150)
+        # "networkidle": the page's late requests (search index, fonts, scripts loaded by scripts) have
+        # finished, so a failure among them is recorded before assert_clean looks.
+        self.page.goto(self.base + path, wait_until="networkidle")
         return self.page
 
     def assert_clean(self):
@@ -101,7 +109,7 @@ def watched(browser, server):
 @pytest.mark.parametrize("path", PAGES)
 def test_page_loads_cleanly(watched, path):
     page = watched.goto(path)
-    assert page.locator("h1").first.is_visible()
+    expect(page.locator("h1").first).to_be_visible()
     watched.assert_clean()
 
 
@@ -110,25 +118,25 @@ def test_math_is_rendered_offline(watched, site_kb):
     assert with_math, "no entry with math to check"
     page = watched.goto(f"entries/{with_math[0].id}/")
     page.wait_for_function("typeof katex !== 'undefined'")
-    assert page.locator(".atlas-annotation .katex").count() > 0
+    expect(page.locator(".atlas-annotation .katex").first).to_be_attached()
     watched.assert_clean()
 
 
 def test_timeline_filters_by_thread_and_text(watched, site_kb):
     kb = site_kb
     page = watched.goto("timeline/")
-    items = page.locator(".atlas-item")
-    assert items.count() == len(kb.entries)
+    expect(page.locator(".atlas-item")).to_have_count(len(kb.entries))
     thread = "psychology"
     expected = sum(e.thread == thread for e in kb.entries.values())
+    assert expected > 0
     page.click("[data-atlas-none]")
-    assert page.locator(".atlas-item:visible").count() == 0
+    expect(page.locator(".atlas-item:visible")).to_have_count(0)
     page.check(f".atlas-filter input[value={thread}]")
-    assert page.locator(".atlas-item:visible").count() == expected > 0
-    assert page.locator("[data-atlas-shown]").inner_text() == str(expected)
+    expect(page.locator(".atlas-item:visible")).to_have_count(expected)
+    expect(page.locator("[data-atlas-shown]")).to_have_text(str(expected))
     page.click("[data-atlas-all]")
     page.fill("[data-atlas-query]", "mallory")  # the hostile record's author, and nobody else's
-    assert page.locator(".atlas-item:visible").count() == 1
+    expect(page.locator(".atlas-item:visible")).to_have_count(1)
     watched.assert_clean()
 
 
@@ -154,13 +162,21 @@ def test_hostile_text_is_shown_as_text(watched):
     watched.assert_clean()
 
 
-def _hover_node(page, node_id: str) -> str:
+def _wait_for_view(page, scale: float) -> None:
+    """Wait until the graph's view has reached the scale a focus() asked for. An animated focus
+    moves the view over several frames, and on a busy machine for longer than its nominal
+    duration: a node's screen position read before the end is not where it will be drawn."""
+    page.wait_for_function(f"Math.abs(atlasGraph.getScale() - {scale}) < 1e-6")
+
+
+def _hover_node(page, node_id: str):
+    """Move the mouse onto a node (the view must be still) and wait for its tooltip."""
     box = page.locator("#atlas-graph canvas").bounding_box()
     point = page.evaluate(f"atlasGraph.canvasToDOM(atlasGraph.getPositions(['{node_id}'])['{node_id}'])")
     page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
     tooltip = page.locator("div.vis-tooltip")
-    tooltip.wait_for(state="visible", timeout=5000)
-    return tooltip
+    expect(tooltip).to_be_visible()
+    return point
 
 
 def test_graph_draws_every_node_and_tooltips_are_text(watched, site_kb):
@@ -170,9 +186,10 @@ def test_graph_draws_every_node_and_tooltips_are_text(watched, site_kb):
     assert page.evaluate("atlasGraph.body.data.nodes.get({filter: n => n.url}).length") == len(kb.entries)
     assert page.evaluate("atlasGraph.body.data.edges.length") == sum(len(e.relations) for e in kb.entries.values())
     page.evaluate("atlasGraph.focus('2020-hostile-entry', {scale: 1.5})")
-    page.wait_for_timeout(200)
-    tooltip = _hover_node(page, "2020-hostile-entry")
-    assert "<script>window.__pwned='title'</script>" in tooltip.inner_text()
+    _wait_for_view(page, 1.5)
+    _hover_node(page, "2020-hostile-entry")
+    tooltip = page.locator("div.vis-tooltip")
+    expect(tooltip).to_contain_text("<script>window.__pwned='title'</script>")
     assert tooltip.locator("img, script").count() == 0
     watched.assert_clean()
 
@@ -183,10 +200,14 @@ def test_graph_search_and_click_open_the_entry(watched):
     page.fill("[data-atlas-graph-search]", "A plain target")
     page.press("[data-atlas-graph-search]", "Enter")
     assert page.evaluate("atlasGraph.getSelectedNodes()") == ["2019-plain-target"]
-    page.wait_for_timeout(600)  # the focus animation
-    _hover_node(page, "2019-plain-target")
-    page.mouse.down()
-    page.mouse.up()
+    # The search focuses the node with a 400 ms animation (scale 1.4, graph.js). The test used to
+    # sleep 600 ms and then read the node's position: on a busy machine the animation was still
+    # running, the view moved on after the mouse did, and the click landed beside the node.
+    _wait_for_view(page, 1.4)
+    box = page.locator("#atlas-graph canvas").bounding_box()
+    point = _hover_node(page, "2019-plain-target")
+    # One call, down and up together: vis-network counts a press longer than 250 ms as no click.
+    page.mouse.click(box["x"] + point["x"], box["y"] + point["y"])
     page.wait_for_url("**/entries/2019-plain-target/")
     watched.assert_clean()
 
@@ -195,7 +216,7 @@ def test_search_finds_an_entry(watched):
     page = watched.goto("")
     page.fill("input[data-md-component=search-query]", "plain target")
     result = page.locator(".md-search-result__item", has_text="A plain target").first
-    result.wait_for(timeout=10000)
+    expect(result).to_be_visible()
     watched.assert_clean()
 
 

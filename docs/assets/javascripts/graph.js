@@ -54,7 +54,9 @@
     option.value = title;
     list.appendChild(option);
   }
+  let searched = null;  // the text of the last search
   function find() {
+    searched = search.value;
     const needle = search.value.trim().toLowerCase();
     if (!needle) { status.textContent = ""; network.unselectAll(); return; }
     const matches = titles.filter(([, t]) => t.toLowerCase().includes(needle)).map(([id]) => id);
@@ -62,7 +64,10 @@
     network.selectNodes(matches);
     if (matches.length) network.focus(matches[0], { scale: 1.4, animation: { duration: 400 } });
   }
-  search.addEventListener("change", find);
+  // "change" also fires when the box loses focus, as it does when the reader clicks the graph
+  // after pressing Enter: searching again then would move the view under the click (and pick
+  // the wrong node, or none), so it searches only for new text (a suggestion picked from the list).
+  search.addEventListener("change", () => { if (search.value !== searched) find(); });
   search.addEventListener("keydown", (event) => { if (event.key === "Enter") { event.preventDefault(); find(); } });
   window.atlasGraph = network;  // for tests and the curious
 })();
