@@ -5,10 +5,14 @@
   (KaTeX from npm, vis-network from pyvis) so the site needs no CDN.
 - on_page_content: put the generated pages' HTML fragments in place.
 - on_page_markdown: fill the markers of hand-written pages; point "edit" at the entry file.
+- on_page_context (before the search plugin indexes the page): description, KaTeX flag, and
+  notebook code and outputs kept out of the index; on_post_build: the index as plain text.
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,13 +26,15 @@ from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
-from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
+from scripts.pages.mechanisms_page import family_html, implementing, mechanism_sources, notebook_header_html  # noqa: E402
 from scripts.mechanisms import module_exists, notebook_sources  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, execute  # noqa: E402
+from scripts.page_text import clean_search_index, first_sentence, has_math, html_to_text, math_to_text  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
-from scripts.site_pages import generate_pages  # noqa: E402
+from scripts.text import escape_html  # noqa: E402
+from scripts.site_pages import generate_pages, thread_essay  # noqa: E402
 from scripts.validate import Paths, load_knowledge_base  # noqa: E402
 
 KATEX_DIR = ROOT / "node_modules" / "katex" / "dist"
@@ -100,15 +106,38 @@ def on_page_content(html, page, config, files):
         except RemoteResource as error:
             raise Abort(str(error))
         slug = Path(uri).stem
-        header = notebook_header_html(_state["kb"], slug, module_exists(Path(config["docs_dir"]), slug))
+        earliest = implementing(_state["kb"], slug)
+        essay = thread_essay(Path(config["docs_dir"]), earliest[0].thread) if earliest else None
+        header = notebook_header_html(_state["kb"], slug, module_exists(Path(config["docs_dir"]), slug), essay)
         family = family_html(_state["kb"], slug, _state["mechanism_titles"])
         return html.replace("</h1>", "</h1>" + header, 1) + family
     generated = _state["pages"].get(uri)
     return generated.render(html) if generated else html
 
 
+# Notebook code (the module's source) and printed output are not what a reader searches for.
+# Material's search parser ends an exclusion at the first closing tag of the same name, so the
+# mark goes on elements that never nest in themselves: <pre> blocks and the prompt <div>s.
+# (The copy button's hidden text and "Copied!" notice are code too.)
+_NOTEBOOK_UNSEARCHED = re.compile(
+    r'<(pre|div class="jp-(?:Input|Output)Prompt[^"]*"|div class="clipboard-copy-txt"|span class="notice")(?=[\s>])')
+_FIRST_NOTEBOOK_PARAGRAPH = re.compile(r'jp-MarkdownCell.*?<p>(.*?)</p>', re.S)
+
+
+def _describe_for_search(page) -> None:
+    """page.meta for the template and the search plugin, which reads page.content next."""
+    if page.file.src_uri.endswith(".ipynb"):
+        page.content = _NOTEBOOK_UNSEARCHED.sub(r"<\1 data-search-exclude", page.content)
+        first = _FIRST_NOTEBOOK_PARAGRAPH.search(page.content)
+        if first and not page.meta.get("description"):
+            page.meta["description"] = escape_html(first_sentence(math_to_text(html_to_text(first.group(1)))))
+    page.meta["atlas_math"] = has_math(page.content)
+
+
+@event_priority(100)  # before the search plugin (priority 0) indexes page.content
 def on_page_context(context, page, config, nav):
     """"Edit this page" opens the file a contributor should change."""
+    _describe_for_search(page)
     repository = config["extra"]["atlas"]["edit_base"]
     uri = page.file.src_uri
     if uri.startswith("entries/"):
@@ -120,6 +149,14 @@ def on_page_context(context, page, config, nav):
     else:
         page.edit_url = None
     return context
+
+
+@event_priority(-100)  # after the search plugin has written its index
+def on_post_build(config):
+    index_path = Path(config["site_dir"]) / "search" / "search_index.json"
+    if index_path.exists():
+        index = clean_search_index(json.loads(index_path.read_text(encoding="utf-8")))
+        index_path.write_text(json.dumps(index, separators=(",", ":"), ensure_ascii=False), encoding="utf-8")
 
 
 def on_page_markdown(markdown, page, config, files):
