@@ -50,9 +50,11 @@ bench-attention: setup-test  ## time and peak memory of attention against length
 fields: setup  ## rewrite the field reference in CONTRIBUTING.md from timeline/schema.json
 	$(BIN)/python -m scripts.field_reference --write CONTRIBUTING.md
 
-bench: setup-test  ## benchmarks: build times (100, 1,000, 5,000 entries), then the pages in Chromium
+bench: setup-test  ## benchmarks: build times (100, 1,000, 5,000 entries), the pages in Chromium, Lighthouse on site/
 	$(BIN)/python -m scripts.bench_build
 	$(BIN)/python -m scripts.bench_pages
+	$(MAKE) build
+	$(BIN)/python -m scripts.bench_lighthouse
 
 clean:
 	rm -rf site .site-staging .cache
