@@ -121,12 +121,15 @@ def on_page_content(html, page, config, files):
 # (The copy button's hidden text and "Copied!" notice are code too.)
 _NOTEBOOK_UNSEARCHED = re.compile(
     r'<(pre|div class="jp-(?:Input|Output)Prompt[^"]*"|div class="clipboard-copy-txt"|span class="notice")(?=[\s>])')
+MECHANISM_SEARCH_BOOST = 4
 _FIRST_NOTEBOOK_PARAGRAPH = re.compile(r'jp-MarkdownCell.*?<p>(.*?)</p>', re.S)
 
 
 def _describe_for_search(page) -> None:
     """page.meta for the template and the search plugin, which reads page.content next."""
     if page.file.src_uri.endswith(".ipynb"):
+        # A mechanism's name should find its page before the works that mention it.
+        page.meta.setdefault("search", {}).setdefault("boost", MECHANISM_SEARCH_BOOST)
         page.content = _NOTEBOOK_UNSEARCHED.sub(r"<\1 data-search-exclude", page.content)
         first = _FIRST_NOTEBOOK_PARAGRAPH.search(page.content)
         if first and not page.meta.get("description"):
