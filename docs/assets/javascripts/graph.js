@@ -37,9 +37,12 @@
       byId.set(node.id, node);
     }
     for (const edge of data.edges) if (edge.title) edge.title = tooltip(edge.title);
-    // Most important first; ties in date order (the data's order).
-    const ranked = data.nodes.map((n, i) => [n, i]).sort(([a, i], [b, j]) => (b.rank - a.rank) || (i - j)).map(([n]) => n);
-    ranked.sort((a, b) => (a.rank <= 1 ? 0 : 1) - (b.rank <= 1 ? 0 : 1));  // axis labels before works
+    // Axis labels (rank 0: lanes, 1: years) first, then works by importance (rank 2 + in-degree);
+    // ties in the data's order.
+    const axis = (n) => (n.rank <= 1 ? 0 : 1);
+    const ranked = data.nodes.map((n, i) => [n, i])
+      .sort(([a, i], [b, j]) => (axis(a) - axis(b)) || (a.rank <= 1 ? a.rank - b.rank : b.rank - a.rank) || (i - j))
+      .map(([n]) => n);
 
     const nodes = new vis.DataSet(data.nodes);
     const edges = new vis.DataSet(data.edges);
@@ -71,8 +74,8 @@
         const x = node.x * scale, y = node.y * scale;
         const text = node.shape === "text";
         const top = text ? y - LABEL_PX / 2 : y + (node.size || 8) * scale + 2;
-        if (text && node.rank === 0) { free(x - width / 2, top, x + width / 2, top + LABEL_PX + 2, true); next.set(node.id, true); continue; }
-        next.set(node.id, free(x - width / 2, top, x + width / 2, top + LABEL_PX + 2, true));
+        const fits = free(x - width / 2, top, x + width / 2, top + LABEL_PX + 2, true);
+        next.set(node.id, fits || node.rank === 0);  // thread names always show
       }
       const size = LABEL_PX / scale;
       const changes = [];
