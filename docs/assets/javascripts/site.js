@@ -14,14 +14,16 @@ document$.subscribe(() => {
   }
   // A region that scrolls must be reachable by keyboard (WCAG 2.1.1): code blocks, notebook
   // outputs and wide tables get a tab stop when their content overflows.
-  for (const region of document.querySelectorAll(".md-typeset pre, .md-typeset__table, .jp-OutputArea-output")) {
+  // All measured first, then all marked: interleaving reads and writes would lay the page out
+  // once per region.
+  const regions = [...document.querySelectorAll(".md-typeset pre, .md-typeset__table, .jp-OutputArea-output")]
+    .filter((region) => !region.hasAttribute("tabindex"));
+  const scrollable = regions.filter((region) =>
     // Notebook cells off screen are not laid out (content-visibility in atlas.css), so their
     // overflow cannot be measured yet: their scrollable regions get a tab stop regardless.
-    const unmeasured = region.closest(".jp-Cell") && /auto|scroll/.test(getComputedStyle(region).overflowX);
-    if (!region.hasAttribute("tabindex") && (unmeasured || region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight)) {
-      region.tabIndex = 0;
-    }
-  }
+    (region.closest(".jp-Cell") && /auto|scroll/.test(getComputedStyle(region).overflowX))
+    || region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight);
+  for (const region of scrollable) region.tabIndex = 0;
 });
 
 // Material's search dialog has no accessible name.
