@@ -58,12 +58,14 @@ bench-attention: setup-test  ## time and peak memory of attention against length
 fields: setup  ## rewrite the field reference in CONTRIBUTING.md from timeline/schema.json
 	$(BIN)/python -m scripts.field_reference --write CONTRIBUTING.md
 
-bench: setup-test  ## benchmarks: validation, cost per entry page, the preview loop, the pages in Chromium, rebuild after one edit, demos
+bench: setup-test  ## benchmarks: validation, cost per entry page, the preview loop, the pages in Chromium, rebuild after one edit, demos, Lighthouse on site/
 	$(BIN)/python -m scripts.bench_build
 	$(BIN)/python -m scripts.bench_preview
 	$(BIN)/python -m scripts.bench_pages
 	$(BIN)/python -m scripts.bench_rebuild
 	$(BIN)/python -m scripts.bench_demos
+	$(MAKE) build
+	$(BIN)/python -m scripts.bench_lighthouse
 
 bench-demos: setup-test  ## each terminal demo's median time against its 10 s budget
 	$(BIN)/python -m scripts.bench_demos $(ARGS)

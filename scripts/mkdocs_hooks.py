@@ -7,11 +7,14 @@
   "The implementation" and "Differences from the paper" (from its module) and the Family section,
   and list them in the page's table of contents.
 - on_page_markdown: fill the markers of hand-written pages; point "edit" at the entry file.
+- on_page_context (before the search plugin indexes the page): description, KaTeX flag, and
+  notebook code and outputs kept out of the index; on_post_build: the index as plain text.
 """
 from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -22,8 +25,7 @@ if str(ROOT) not in sys.path:
 from mkdocs.exceptions import Abort  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
-from mkdocs.structure.toc import get_toc  # noqa: E402
-from mkdocs.structure.toc import AnchorLink  # noqa: E402
+from mkdocs.structure.toc import AnchorLink, get_toc  # noqa: E402
 
 from scripts.pages.claims_page import nav_with_every_ledger  # noqa: E402
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
@@ -39,6 +41,10 @@ from scripts.parallel import parallel_map  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.reproducible import pin_build_date  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
+from scripts.page_text import clean_search_index, first_sentence, has_math, html_to_text, math_to_text  # noqa: E402
+from scripts.pages.mechanisms_page import implementing  # noqa: E402
+from scripts.site_pages import thread_essay  # noqa: E402
+from scripts.text import escape_html  # noqa: E402
 from scripts.validate import Paths, load_knowledge_base  # noqa: E402
 
 KATEX_DIR = ROOT / "node_modules" / "katex" / "dist"
@@ -162,15 +168,19 @@ def on_serve(server, config, builder):
 
 @event_priority(100)  # before the search plugin merges the previous index and writes the file
 def on_post_build(config):
-    """Under `mkdocs serve --dirty` the search plugin keeps the previous index and replaces the
-    documents of one page only; the generated pages are all rebuilt, so drop their old documents
-    first, or every rebuild would add them again."""
+    """Every title and preview in the search index as plain text. And under `mkdocs serve --dirty`
+    the search plugin keeps the previous index and replaces the documents of one page only; the
+    generated pages are all rebuilt, so drop their old documents first, or every rebuild would
+    add them again."""
     plugin = config.plugins.get("material/search") or config.plugins.get("search")
-    previous = getattr(plugin, "search_index_prev", None)
-    if previous is None:
+    index = getattr(plugin, "search_index", None)
+    if index is None:
         return
-    rebuilt = {doc["location"].split("#")[0] for doc in plugin.search_index.entries}
-    previous.entries = [doc for doc in previous.entries if doc["location"].split("#")[0] not in rebuilt]
+    clean_search_index({"docs": index.entries})  # titles and previews as plain text
+    previous = getattr(plugin, "search_index_prev", None)
+    if previous is not None:
+        rebuilt = {doc["location"].split("#")[0] for doc in index.entries}
+        previous.entries = [doc for doc in previous.entries if doc["location"].split("#")[0] not in rebuilt]
 
 
 def _render_directly(page, generated, config, files) -> None:
@@ -204,7 +214,9 @@ def on_page_content(html, page, config, files):
         except RemoteResource as error:
             raise Abort(str(error))
         slug = Path(uri).stem
-        header = notebook_header_html(_state["kb"], slug, module_exists(Path(config["docs_dir"]), slug))
+        earliest = implementing(_state["kb"], slug)
+        essay = thread_essay(Path(config["docs_dir"]), earliest[0].thread) if earliest else None
+        header = notebook_header_html(_state["kb"], slug, module_exists(Path(config["docs_dir"]), slug), essay)
         family = family_html(_state["kb"], slug, _state["mechanism_titles"])
         sections = []
         if slug in _state["literate"]:
@@ -215,6 +227,28 @@ def on_page_content(html, page, config, files):
         return html.replace("</h1>", "</h1>" + header, 1) + family
     generated = _state["pages"].get(uri)
     return generated.render(html) if generated else html
+
+
+# Notebook code (the module's source) and printed output are not what a reader searches for.
+# Material's search parser ends an exclusion at the first closing tag of the same name, so the
+# mark goes on elements that never nest in themselves: <pre> blocks and the prompt <div>s.
+# (The copy button's hidden text and "Copied!" notice are code too.)
+_NOTEBOOK_UNSEARCHED = re.compile(
+    r'<(pre|div class="jp-(?:Input|Output)Prompt[^"]*"|div class="clipboard-copy-txt"|span class="notice")(?=[\s>])')
+MECHANISM_SEARCH_BOOST = 4
+_FIRST_NOTEBOOK_PARAGRAPH = re.compile(r'jp-MarkdownCell.*?<p>(.*?)</p>', re.S)
+
+
+def _describe_for_search(page) -> None:
+    """page.meta for the template and the search plugin, which reads page.content next."""
+    if page.file.src_uri.endswith(".ipynb"):
+        # A mechanism's name should find its page before the works that mention it.
+        page.meta.setdefault("search", {}).setdefault("boost", MECHANISM_SEARCH_BOOST)
+        page.content = _NOTEBOOK_UNSEARCHED.sub(r"<\1 data-search-exclude", page.content)
+        first = _FIRST_NOTEBOOK_PARAGRAPH.search(page.content)
+        if first and not page.meta.get("description"):
+            page.meta["description"] = escape_html(first_sentence(math_to_text(html_to_text(first.group(1)))))
+    page.meta["atlas_math"] = has_math(page.content)
 
 
 def _search_index(config):
@@ -234,9 +268,11 @@ def _add_to_toc(page, sections: list[tuple[str, str]], family: str) -> None:
         children.append(AnchorLink("Family", "family", 2))
 
 
+@event_priority(100)  # before the search plugin (priority 0) indexes page.content
 def on_page_context(context, page, config, nav):
     """"Edit this page" opens the file a contributor should change; generated pages that carry
     their own search documents add them to the index (the plugin does not parse those pages)."""
+    _describe_for_search(page)
     generated = _state["pages"].get(page.file.src_uri)
     index = _search_index(config)
     if generated is not None and generated.search_docs and index is not None:

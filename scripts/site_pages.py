@@ -24,12 +24,18 @@ def mechanism_links(docs_dir: Path, titles: dict[str, str], slugs: tuple[str, ..
     return [(titles.get(slug, slug), f"mechanisms/{slug}/") for slug in slugs if page_exists(docs_dir, slug)]
 
 
+def thread_essay(docs_dir: Path, thread: str) -> str | None:
+    """The site URL (relative to the root) of the essay on a thread, if one is written."""
+    return f"essays/{thread}/" if (docs_dir / "essays" / f"{thread}.md").exists() else None
+
+
 def generate_pages(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, str] | None = None) -> dict[str, GeneratedPage]:
     """Every generated page by its URI. `titles` (mechanism slug → title) is read from the notebooks
     once, here, unless the caller already has it."""
     titles = mechanism_sources(docs_dir) if titles is None else titles
+    runnable = {entry.id: mechanism_links(docs_dir, titles, entry.runnable) for entry in kb.entries.values()}
     pages = {
-        "timeline.md": render_timeline_page(kb),
+        "timeline.md": render_timeline_page(kb, runnable),
         "graph.md": render_graph_page(kb),
         "bibliography.md": render_bibliography_page(kb),
         "people.md": render_people_page(kb),
@@ -39,5 +45,6 @@ def generate_pages(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, str] | N
     for ledger in kb.claims:
         pages[f"{ledger['slug']}.md"] = render_claims_page(kb, ledger)
     for entry in kb.entries.values():
-        pages[entry_uri(entry.id)] = render_entry_page(kb, entry, mechanism_links(docs_dir, titles, entry.runnable))
+        pages[entry_uri(entry.id)] = render_entry_page(kb, entry, runnable[entry.id],
+                                                       thread_essay(docs_dir, entry.thread))
     return pages

@@ -22,8 +22,10 @@ def escape_html(text: str) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """Text that Markdown shows literally: specials backslash-escaped, then HTML-escaped."""
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", html.escape(" ".join(text.split()), quote=False))
+    """Text that Markdown shows literally: HTML-escaped, then specials as numeric character
+    references. Not backslash escapes: arithmatex reads \\( … \\) and \\[ … \\] as math, so a
+    title such as "Reformer (LSH attention)" would have been typeset as a formula."""
+    return _MARKDOWN_SPECIALS.sub(lambda m: f"&#{ord(m.group(1))};", html.escape(" ".join(text.split()), quote=False))
 
 
 def slugify(text: str) -> str:

@@ -1,10 +1,14 @@
 """Page generation: escaping, fences, layout and lineage, on the good fixture."""
 from __future__ import annotations
 
+import html as html_lib
+import math
+
+import markdown
 import pytest
 
-from scripts.graph import lineage
-from scripts.pages.graph_page import swimlanes
+from scripts.graph import importance, lineage
+from scripts.pages.graph_page import BREAK, node_radius, swimlanes, time_axis
 from scripts.site_pages import generate_pages
 from scripts.text import escape_markdown, render_untrusted_markdown
 from scripts.validate import Paths, load_knowledge_base
@@ -27,7 +31,11 @@ def test_untrusted_markdown_keeps_formatting_and_drops_active_content():
 
 
 def test_escape_markdown_makes_links_and_tags_inert():
-    assert escape_markdown("[x](javascript:y) <i>") == "\\[x\\]\\(javascript:y\\) &lt;i&gt;"
+    assert escape_markdown("[x](javascript:y) <i>") == "&#91;x&#93;&#40;javascript:y&#41; &lt;i&gt;"
+    # Parentheses stay parentheses: a backslash escape would be math to arithmatex.
+    html = markdown.markdown(escape_markdown("Reformer (LSH attention) $x$"), extensions=["pymdownx.arithmatex"],
+                             extension_configs={"pymdownx.arithmatex": {"generic": True}})
+    assert "arithmatex" not in html and "Reformer (LSH attention) $x$" in html_lib.unescape(html)
 
 
 def test_lineage_follows_lineage_edges_only(kb):
@@ -38,9 +46,21 @@ def test_lineage_follows_lineage_edges_only(kb):
 
 
 def test_layout_is_deterministic_and_has_no_overlaps(kb):
-    first, second = swimlanes(kb)[0], swimlanes(kb)[0]
+    first, second = swimlanes(kb), swimlanes(kb)
     assert first == second
-    assert len(set(first.values())) == len(first)
+    degree = importance(kb.graph)
+    ids = sorted(first.positions)
+    for i, a in enumerate(ids):
+        for b in ids[i + 1:]:
+            (xa, ya), (xb, yb) = first.positions[a], first.positions[b]
+            assert math.dist((xa, ya), (xb, yb)) >= node_radius(degree[a]) + node_radius(degree[b]), (a, b)
+
+
+def test_time_axis_places_years_in_order_and_marks_left_out_years():
+    columns, breaks = time_axis({1890: 100, 1953: 100, 2014: 200, 2015: 100, 2017: 100})
+    assert columns[2015] - columns[2014] == 150  # side by side: half of each width
+    assert columns[2017] - columns[2015] == 100 + BREAK
+    assert [(before, after) for _, before, after in breaks] == [(1890, 1953), (1953, 2014), (2015, 2017)]
 
 
 def test_every_entry_gets_a_page_with_its_sections(kb):

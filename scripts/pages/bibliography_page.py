@@ -19,7 +19,7 @@ def render_bibliography_page(kb: KnowledgeBase) -> GeneratedPage:
     for entry in kb.entries.values():
         for key in entry.bib:
             used_by[key].append(entry)
-    page = PageBuilder("Bibliography", meta={"search": {"exclude": True}})
+    page = PageBuilder("Bibliography", meta={"search": {"exclude": True}, "description": f"All {len(kb.records)} BibTeX records behind the atlas, each linked to the timeline entries that use it."})
     page.markdown(f"All {len(kb.records)} records behind the atlas, formatted by pybtex's plain style from `bib/*.bib`. "
                   "Each links to the timeline entries that use it.")
     lines = ['<ol class="atlas-bibliography">']

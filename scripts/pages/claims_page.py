@@ -24,7 +24,7 @@ def _source(kb: KnowledgeBase, source: dict) -> str:
 
 
 def render_claims_page(kb: KnowledgeBase, ledger: dict) -> GeneratedPage:
-    page = PageBuilder(escape_markdown(ledger["title"]), meta={"hide": ["navigation"]})
+    page = PageBuilder(escape_markdown(ledger["title"]), meta={"hide": ["navigation"], "description": escape_html(ledger["title"] + ": each claim, who made it, the evidence for and against, and the verdict.")})
     if ledger.get("introduction"):
         page.html(render_untrusted_markdown(ledger["introduction"]))
     for claim in ledger["claims"]:

@@ -1,13 +1,18 @@
 """One page per entry: who, where, links, citation, annotation, quotes, relations, lineage, BibTeX."""
 from __future__ import annotations
 
+import math
+
 from scripts.graph import lineage
 from scripts.model import Entry, KnowledgeBase
 from scripts.pages.builder import GeneratedPage, PageBuilder
 from scripts.pages.search_docs import entry_search_docs
 from scripts.pages.common import (RELATION_IN, RELATION_OUT, external_links, main_record, record_bibtex,
-                                  thread_chip, venue)
+                                  thread_chip, thread_label, venue)
 from scripts.text import escape_html, escape_markdown, render_untrusted_markdown
+
+
+LINEAGE_SHOWN = 12
 
 
 def entry_uri(entry_id: str) -> str:
@@ -20,9 +25,11 @@ def _link(kb: KnowledgeBase, entry_id: str) -> str:
     return f'<a href="../{entry_id}/">{escape_html(target.title)}</a> ({target.date.year})'
 
 
-def _evidence(kb: KnowledgeBase, relation, citing: Entry) -> str:
+def _evidence(kb: KnowledgeBase, relation, citing: Entry, here: Entry) -> str:
     source = relation.source
     if source is None:  # only `cites` may omit it: the citing work's own reference list
+        if citing.id == here.id:  # no link from a page to itself
+            return "its reference list"
         return f'reference list of <a href="../{citing.id}/">{escape_html(citing.title)}</a>'
     parts = []
     if source.bib:
@@ -41,11 +48,11 @@ def _relation_list(items: list[str]) -> str:
 
 
 def _relations(kb: KnowledgeBase, entry: Entry, page: PageBuilder) -> None:
-    out = [f"<strong>{RELATION_OUT[r.type]}</strong> {_link(kb, r.target)} — <em>evidence:</em> {_evidence(kb, r, entry)}"
+    out = [f"<strong>{RELATION_OUT[r.type]}</strong> {_link(kb, r.target)} — <em>evidence:</em> {_evidence(kb, r, entry, entry)}"
            for r in entry.relations]
     incoming = sorted(((kb.entries[source], data["relation"]) for source, _, data in kb.graph.in_edges(entry.id, data=True)),
                       key=lambda pair: (pair[0].date.sort_key, pair[0].id))
-    into = [f"<strong>{RELATION_IN[r.type]}</strong> {_link(kb, other.id)} — <em>evidence:</em> {_evidence(kb, r, other)}"
+    into = [f"<strong>{RELATION_IN[r.type]}</strong> {_link(kb, other.id)} — <em>evidence:</em> {_evidence(kb, r, other, entry)}"
             for other, r in incoming]
     if not out and not into:
         return
@@ -64,29 +71,47 @@ def _lineage(kb: KnowledgeBase, entry: Entry, page: PageBuilder) -> None:
             continue
         rows = []
         for depth, members in enumerate(generations, start=1):
-            more = f", and {len(members) - 12} more" if len(members) > 12 else ""
-            rows.append(f'<li><span class="atlas-generation">{depth}</span> '
-                        f'{", ".join(_link(kb, m) for m in members[:12])}{more}</li>')
+            shown = ", ".join(_link(kb, m) for m in members[:LINEAGE_SHOWN])
+            if len(members) > LINEAGE_SHOWN:  # the rest one click away, not cut off
+                rest = ", ".join(_link(kb, m) for m in members[LINEAGE_SHOWN:])
+                shown += (f'<details class="atlas-more"><summary>and {len(members) - LINEAGE_SHOWN} more</summary>'
+                          f"{rest}</details>")
+            rows.append(f'<li><span class="atlas-generation">Generation {depth}:</span> {shown}</li>')
         parts.append(f"<p><strong>{heading}</strong> (through cites, extends and influenced; up to three generations):</p>"
-                     f'<ol class="atlas-lineage">{"".join(rows)}</ol>')
+                     f'<ul class="atlas-lineage">{"".join(rows)}</ul>')
     if parts:
         page.heading(2, "Lineage").html("".join(parts))
 
 
-def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[str, str]]) -> GeneratedPage:
+def search_meta(kb: KnowledgeBase, entry: Entry) -> dict:
+    """Front matter for MkDocs and the search plugin: the summary as the page's description, and
+    the authors' surnames as search tags (boosted above titles), so that searching "Bahdanau"
+    finds Bahdanau's papers before the works that only mention him. Better-connected works get
+    a small boost, so among one author's works the influential ones come first."""
+    surnames = list(dict.fromkeys(p.last for key in entry.bib for p in kb.records[key].people))
+    return {"title": escape_html(entry.title), "description": escape_html(entry.summary),
+            "tags": surnames, "search": {"boost": round(1 + math.log1p(kb.graph.in_degree(entry.id)) / 4, 3)}}
+
+
+def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[str, str]],
+                      essay: str | None = None) -> GeneratedPage:
+    """`essay`: the site-relative URL of the essay on the entry's thread, where there is one."""
     record = main_record(kb, entry)
     authors = ", ".join(f'<a href="../../people/#{p.slug}">{escape_html(p.display)}</a>' for p in record.people)
     links = " ".join(f'<a class="md-button atlas-link" href="{escape_html(url)}" rel="noopener noreferrer">{label}</a>'
                      for label, url in external_links(record))
-    # The search plugin skips this page; entry_search_docs gives the index its text instead.
-    page = PageBuilder(escape_markdown(entry.title), meta={"title": escape_html(entry.title), "search": {"exclude": True}},
+    # The search plugin skips this page (it would parse its HTML); entry_search_docs gives the
+    # index its text, tags and boost instead.
+    meta = search_meta(kb, entry)
+    page = PageBuilder(escape_markdown(entry.title), meta={**meta, "search": {**meta["search"], "exclude": True}},
                        title_text=entry.title)
     annotation_html = render_untrusted_markdown(entry.annotation)
+    essay_link = f' · <a href="../../{essay}">the {escape_html(thread_label(entry.thread).lower())} essay</a>' if essay else ""
     page.html(
-        f'<p class="atlas-byline">{authors}<br><span class="atlas-venue">{escape_html(venue(record))}</span> · '
+        f'<p class="atlas-byline">{authors}<br> <span class="atlas-venue">{escape_html(venue(record))}</span> · '
         f'<time>{escape_html(entry.date.label)}</time> · '
         f'{thread_chip(entry.thread, "../../timeline/?thread=" + entry.thread)} '
-        f'<span class="atlas-kind">{escape_html(entry.kind)}</span></p>'
+        f'<span class="atlas-kind">{escape_html(entry.kind)}</span>{essay_link}</p>'
         f'<p class="atlas-summary">{escape_html(entry.summary)}</p>'
         + (f'<p class="atlas-links">{links}</p>' if links else ""))
     page.heading(2, "Why it matters").html(f'<div class="atlas-annotation">{annotation_html}</div>')
@@ -107,4 +132,4 @@ def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[st
                     f'<div class="highlight atlas-bibtex" data-search-exclude><pre><code>'
                     f"{escape_html(record_bibtex(kb.records[key]))}</code></pre></div>")
     page.heading(2, "Cite").html("".join(cite))
-    return page.build(entry_search_docs(kb, entry, f"entries/{entry.id}/", annotation_html))
+    return page.build(entry_search_docs(kb, entry, f"entries/{entry.id}/", annotation_html, meta))

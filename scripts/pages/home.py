@@ -15,7 +15,8 @@ def render_eras(kb: KnowledgeBase) -> str:
         if not members:
             continue
         first, last = members[0].date.year, members[-1].date.year
-        top = sorted(members, key=lambda e: (-degree[e.id], e.date.sort_key))[:4]
+        # The four best-connected works of the era, shown in date order.
+        top = sorted(sorted(members, key=lambda e: (-degree[e.id], e.date.sort_key))[:4], key=lambda e: (e.date.sort_key, e.id))
         links = "".join(f'<li><a href="entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})</li>' for e in top)
         cards.append(f'<li class="atlas-era"><p class="atlas-era-years">{first}–{last} · {len(members)} work{"s" if len(members) != 1 else ""}</p>'
                      f'<p class="atlas-era-name"><strong>{escape_html(era.name)}</strong></p>'

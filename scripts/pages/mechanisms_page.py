@@ -44,7 +44,7 @@ def mechanism_groups(kb: KnowledgeBase, slugs: list[str]) -> list[tuple[str | No
 
 
 def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, str]) -> GeneratedPage:
-    page = PageBuilder("Mechanisms")
+    page = PageBuilder("Mechanisms", meta={"description": f"{len(titles)} attention mechanisms as short, tested PyTorch modules, each run when the site is built."})
     page.markdown("Each mechanism is a short PyTorch module in `runnable/`, tested on CPU and GPU against an "
                   "independent reference. Its page shows the module's own source and a demo run when the site "
                   "was built; download the notebook from the page, or run `python -m runnable.<module> --device cpu` "
@@ -64,7 +64,7 @@ def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, 
     return page.build()
 
 
-def notebook_header_html(kb: KnowledgeBase, slug: str, has_module: bool) -> str:
+def notebook_header_html(kb: KnowledgeBase, slug: str, has_module: bool, essay: str | None = None) -> str:
     """The lines under a mechanism page's title: the timeline entries it implements (from their
     `runnable` fields, so the link back is generated, never written by hand), the notebook to
     download (mkdocs-jupyter copies it beside the page) and the terminal command."""
@@ -72,7 +72,9 @@ def notebook_header_html(kb: KnowledgeBase, slug: str, has_module: bool) -> str:
     lines = []
     if entries:
         works = ", ".join(f'<a href="../../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
-        lines.append(f'<p class="atlas-implements">Implements, from the timeline: {works}.</p>')
+        read = (f' Its thread: <a href="../../{essay}">the {escape_html(thread_label(entries[0].thread).lower())} essay</a>.'
+                if essay else "")
+        lines.append(f'<p class="atlas-implements">Implements, from the timeline: {works}.{read}</p>')
     run = (f' · or run <code>python -m runnable.{module_name(slug)} --device cpu</code> from a clone'
            if has_module else "")
     lines.append(f'<p class="atlas-download"><a class="md-button" href="{slug}.ipynb" download>'

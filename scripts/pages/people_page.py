@@ -22,7 +22,7 @@ def people_index(kb: KnowledgeBase) -> dict[Person, list]:
 
 def render_people_page(kb: KnowledgeBase) -> GeneratedPage:
     index = people_index(kb)
-    page = PageBuilder("People", meta={"search": {"exclude": True}})
+    page = PageBuilder("People", meta={"search": {"exclude": True}, "description": f"The {len(index)} people named in the atlas, by surname, with their works."})
     page.markdown(f"The {len(index)} people named in the atlas's records and entries, by surname.")
     for initial, group in groupby(index.items(), key=lambda kv: kv[0].last[:1].upper()):
         items = "".join(

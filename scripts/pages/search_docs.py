@@ -24,14 +24,23 @@ def plain_text(fragment: str) -> str:
     return re.sub(r"\s+([,.;:)])", r"\1", " ".join(text.split()))
 
 
-def entry_search_docs(kb: KnowledgeBase, entry: Entry, location: str, annotation_html: str) -> list[dict]:
-    """The page as a whole (title; byline and summary) and its annotation as one section."""
+def entry_search_docs(kb: KnowledgeBase, entry: Entry, location: str, annotation_html: str,
+                      meta: dict | None = None) -> list[dict]:
+    """The page as a whole (title; byline and summary) and its annotation as one section, with
+    the page's search tags (its authors' surnames) and boost, as the plugin would add them."""
     record = main_record(kb, entry)
     authors = ", ".join(person.display for person in record.people)
     byline = " · ".join(part for part in (authors, venue(record), entry.date.label) if part)
-    return [
+    docs = [
         {"location": location, "title": html.escape(entry.title, quote=False),
          "text": html.escape(f"{byline}. {entry.summary}", quote=False)},
         {"location": f"{location}#why-it-matters", "title": "Why it matters",
          "text": html.escape(plain_text(annotation_html), quote=False)},
     ]
+    meta = meta or {}
+    for doc in docs:
+        if meta.get("tags"):
+            doc["tags"] = [str(tag) for tag in meta["tags"]]
+        if "boost" in meta.get("search", {}):
+            doc["boost"] = meta["search"]["boost"]
+    return docs

@@ -15,9 +15,10 @@ def render_threads_page(kb: KnowledgeBase) -> GeneratedPage:
         f"<tr><td>{thread_chip(slug, '../timeline/?thread=' + slug)}</td><td><code>{slug}</code></td>"
         f"<td>{escape_html(description)}</td><td>{counts.get(slug, 0)}</td></tr>"
         for slug, description, _ in threads())
-    page = PageBuilder("Threads")
+    page = PageBuilder("Threads", meta={"description": "The strands of the history of attention, each with its entries on the timeline."})
     page.markdown("Every entry belongs to one thread: a strand of the history that can be followed on its own. "
                   "The list is fixed by `timeline/schema.json`; propose a new thread in an issue.")
-    page.html('<table class="atlas-threads"><thead><tr><th>Thread</th><th>Slug</th><th>What it covers</th>'
-              f"<th>Entries</th></tr></thead><tbody>{rows}</tbody></table>")
+    # A plain <table> (Material styles only tables without a class) in a classed wrapper.
+    page.html('<div class="atlas-threads md-typeset__table"><table><thead><tr><th>Thread</th><th>Slug</th><th>What it covers</th>'
+              f"<th>Entries</th></tr></thead><tbody>{rows}</tbody></table></div>")
     return page.build()

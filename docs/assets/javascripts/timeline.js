@@ -1,6 +1,7 @@
 // Timeline filter: thread checkboxes and a text box toggle `hidden` on list items.
-// One pass over the items per change; decades with nothing shown are hidden too.
-// ?thread=a,b in the address selects threads (entry pages link to their thread this way).
+// One pass over the items per change; decades with nothing shown are hidden too, with their
+// entries in the table of contents. The address follows the filter (?thread=a,b&q=words), so a
+// filtered view can be shared or bookmarked; entry pages link to their thread this way.
 document$.subscribe(() => {
   const form = document.querySelector("[data-atlas-filter]");
   if (!form) return;
@@ -10,10 +11,21 @@ document$.subscribe(() => {
   const items = [...document.querySelectorAll(".atlas-item")];
   const lists = [...document.querySelectorAll("[data-atlas-decade]")];
 
-  const wanted = new URLSearchParams(location.search).get("thread");
-  if (wanted) {
+  const params = new URLSearchParams(location.search);
+  const wanted = params.get("thread");
+  if (wanted !== null) {
     const set = new Set(wanted.split(","));
     boxes.forEach((box) => (box.checked = set.has(box.value)));
+  }
+  if (params.get("q")) query.value = params.get("q");
+
+  function remember(threads, text) {
+    const next = new URLSearchParams(location.search);
+    if (threads.size === boxes.length) next.delete("thread");
+    else next.set("thread", [...threads].join(","));
+    if (text) next.set("q", text); else next.delete("q");
+    const search = next.toString().replace(/%2C/g, ",");
+    history.replaceState(history.state, "", location.pathname + (search ? "?" + search : "") + location.hash);
   }
 
   function apply() {
@@ -30,9 +42,15 @@ document$.subscribe(() => {
       const empty = !list.querySelector(".atlas-item:not([hidden])");
       list.hidden = empty;
       const heading = list.previousElementSibling;
-      if (heading && heading.tagName === "H2") heading.hidden = empty;
+      if (heading && heading.tagName === "H2") {
+        heading.hidden = empty;
+        for (const link of document.querySelectorAll(`.md-nav__link[href="#${CSS.escape(heading.id)}"]`)) {
+          link.closest("li").hidden = empty;
+        }
+      }
     }
     shown.textContent = String(count);
+    remember(threads, query.value.trim());
   }
 
   form.addEventListener("change", apply);

@@ -1,0 +1,33 @@
+// Small fixes Material's templates do not offer, run on every page.
+document$.subscribe(() => {
+  // Entry and mechanism pages live outside the navigation, so Material highlights no tab:
+  // entries belong under Timeline, mechanism pages under Mechanisms.
+  const tabs = [...document.querySelectorAll(".md-tabs__item")];
+  if (tabs.length && !tabs.some((tab) => tab.classList.contains("md-tabs__item--active"))) {
+    const section = /\/entries\/[^/]+\/$/.test(location.pathname) ? "/timeline/"
+      : /\/mechanisms\/[^/]+\/$/.test(location.pathname) ? "/mechanisms/" : null;
+    const tab = section && tabs.find((item) => {
+      const link = item.querySelector("a");
+      return link && new URL(link.href).pathname.endsWith(section);
+    });
+    if (tab) tab.classList.add("md-tabs__item--active");
+  }
+  // A region that scrolls must be reachable by keyboard (WCAG 2.1.1): code blocks, notebook
+  // outputs and wide tables get a tab stop when their content overflows.
+  // All measured first, then all marked: interleaving reads and writes would lay the page out
+  // once per region.
+  const regions = [...document.querySelectorAll(".md-typeset pre, .md-typeset__table, .jp-OutputArea-output")]
+    .filter((region) => !region.hasAttribute("tabindex"));
+  const scrollable = regions.filter((region) =>
+    // Notebook cells off screen are not laid out (content-visibility in atlas.css), so their
+    // overflow cannot be measured yet: their scrollable regions get a tab stop regardless.
+    (region.closest(".jp-Cell") && /auto|scroll/.test(getComputedStyle(region).overflowX))
+    || region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight);
+  for (const region of scrollable) region.tabIndex = 0;
+});
+
+// Material's search dialog has no accessible name.
+document$.subscribe(() => {
+  const dialog = document.querySelector(".md-search[role=dialog]");
+  if (dialog && !dialog.hasAttribute("aria-label")) dialog.setAttribute("aria-label", "Search the atlas");
+});
