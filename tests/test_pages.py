@@ -125,7 +125,7 @@ def test_entry_pages_carry_their_search_docs_and_skip_the_html_parse(kb):
     pages = generate_pages(kb, ROOT / "docs")
     entry_pages = [page for uri, page in pages.items() if uri.startswith("entries/")]
     assert entry_pages and all(page.search_docs for page in entry_pages)
-    assert all('search: {"exclude": true}' in page.markdown for page in entry_pages)
+    assert all('"exclude": true' in page.markdown.split("\n---", 1)[0] for page in entry_pages)
 
 
 def test_entry_pages_made_directly_equal_what_markdown_makes_of_their_skeleton(kb):
@@ -146,8 +146,21 @@ def test_entry_pages_made_directly_equal_what_markdown_makes_of_their_skeleton(k
         assert page.html is not None, uri
         md = markdown.Markdown(extensions=config["markdown_extensions"], extension_configs=config["mdx_configs"])
         expected = page.render(md.convert(meta.get_data(page.markdown)[0]))
-        assert page.html.split() == expected.split(), uri
-        assert page.toc_tokens == md.toc_tokens, uri
+        assert page.html.split() == _decimal_references_decoded(expected).split(), uri
+        assert page.toc_tokens == [_tokens_decoded(token) for token in md.toc_tokens], uri
+
+
+def _decimal_references_decoded(html: str) -> str:
+    """escape_markdown writes Markdown's specials as &#NN; (the same characters once rendered);
+    decode those, but not the ones that would make text into markup."""
+    import re
+
+    return re.sub(r"&#(\d+);", lambda m: m.group(0) if chr(int(m.group(1))) in "<>&\"'" else chr(int(m.group(1))), html)
+
+
+def _tokens_decoded(token: dict) -> dict:
+    return {**token, "name": _decimal_references_decoded(token["name"]), "html": _decimal_references_decoded(token["html"]),
+            "children": [_tokens_decoded(child) for child in token["children"]]}
 
 
 def test_pages_with_markdown_text_are_left_to_markdown():
