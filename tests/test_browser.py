@@ -197,13 +197,14 @@ def test_graph_draws_every_node_and_tooltips_are_text(watched, site_kb):
 def test_graph_search_and_click_open_the_entry(watched):
     page = watched.goto("graph/")
     page.wait_for_function("window.atlasGraph !== undefined")
+    # The search focuses the node with an animation (graph.js). The test used to sleep 600 ms and
+    # then read the node's position: on a busy machine the animation was still running, the view
+    # moved on after the mouse did, and the click landed beside the node. Wait for its end.
+    page.evaluate("window.atlasSettled = false; atlasGraph.on('animationFinished', () => { window.atlasSettled = true; }); null")
     page.fill("[data-atlas-graph-search]", "A plain target")
     page.press("[data-atlas-graph-search]", "Enter")
     assert page.evaluate("atlasGraph.getSelectedNodes()") == ["2019-plain-target"]
-    # The search focuses the node with a 400 ms animation (scale 1.4, graph.js). The test used to
-    # sleep 600 ms and then read the node's position: on a busy machine the animation was still
-    # running, the view moved on after the mouse did, and the click landed beside the node.
-    _wait_for_view(page, 1.4)
+    page.wait_for_function("window.atlasSettled")
     box = page.locator("#atlas-graph canvas").bounding_box()
     point = _hover_node(page, "2019-plain-target")
     # One call, down and up together: vis-network counts a press longer than 250 ms as no click.
