@@ -22,7 +22,12 @@ from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
+from scripts.pages.licence import licence_notice  # noqa: E402
 from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
+from scripts.pages.repository_markers import fill_repository_markers  # noqa: E402
+from scripts.pages.run_it import run_it_html  # noqa: E402
+from scripts.repository import Repository  # noqa: E402
+from scripts.standalone_run import standalone_notebooks  # noqa: E402
 from scripts.mechanisms import module_exists, notebook_sources  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, execute  # noqa: E402
@@ -49,6 +54,7 @@ def on_config(config):
         _state["kb"] = load_knowledge_base(data_paths(config))
     except InvalidData as error:
         raise Abort(f"\n{error}")
+    config["copyright"] = licence_notice(Repository.of_config(config))
     if not (KATEX_DIR / "katex.min.js").exists():
         raise Abort("KaTeX is not installed (node_modules/katex) — run `make setup` (it runs `npm ci`).")
     return config
@@ -81,6 +87,11 @@ def on_files(files, config):
         files.append(File(uri, src_dir=str(executed.parents[1]), dest_dir=config["site_dir"],
                           use_directory_urls=config["use_directory_urls"], inclusion=InclusionLevel.NOT_IN_NAV))
     _state["mechanism_titles"] = mechanism_sources(Path(config["docs_dir"]))
+    try:  # the downloads and the Colab branch: self-contained notebooks, executed in a sandbox
+        for uri, executed in standalone_notebooks(Path(config["docs_dir"]), config["site_url"], Repository.of_config(config)):
+            files.append(File.generated(config, uri, abs_src_path=str(executed)))
+    except NotebookFailed as error:
+        raise Abort(f"\n{error}")
     _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"])
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
@@ -102,21 +113,22 @@ def on_page_content(html, page, config, files):
         slug = Path(uri).stem
         header = notebook_header_html(_state["kb"], slug, module_exists(Path(config["docs_dir"]), slug))
         family = family_html(_state["kb"], slug, _state["mechanism_titles"])
-        return html.replace("</h1>", "</h1>" + header, 1) + family
+        run_it = run_it_html(slug, Repository.of_config(config), module_exists(Path(config["docs_dir"]), slug))
+        return html.replace("</h1>", "</h1>" + header + run_it, 1) + family
     generated = _state["pages"].get(uri)
     return generated.render(html) if generated else html
 
 
 def on_page_context(context, page, config, nav):
     """"Edit this page" opens the file a contributor should change."""
-    repository = config["extra"]["atlas"]["edit_base"]
+    repository = Repository.of_config(config)
     uri = page.file.src_uri
     if uri.startswith("entries/"):
-        page.edit_url = f"{repository}timeline/{Path(uri).stem}.yaml"
+        page.edit_url = repository.edit(f"timeline/{Path(uri).stem}.yaml")
     elif uri.startswith("mechanisms/") and uri.endswith(".ipynb"):
-        page.edit_url = f"{repository}docs/mechanisms/{Path(uri).stem}.py"
+        page.edit_url = repository.edit(f"docs/mechanisms/{Path(uri).stem}.py")
     elif page.file.generated_by is None:
-        page.edit_url = f"{repository}docs/{uri}"
+        page.edit_url = repository.edit(f"docs/{uri}")
     else:
         page.edit_url = None
     return context
@@ -124,6 +136,8 @@ def on_page_context(context, page, config, nav):
 
 def on_page_markdown(markdown, page, config, files):
     uri = page.file.src_uri
+    markdown = fill_repository_markers(markdown, Repository.of_config(config), Path(config["docs_dir"]),
+                                       _state["mechanism_titles"])
     for marker, render in MARKERS.items():
         if marker in markdown:
             markdown = markdown.replace(marker, render(_state["kb"]))
