@@ -231,8 +231,8 @@ def split_at_definitions(source: str) -> list[str]:
 
 
 def _rewrite_page_cell(source: str, helpers: set[str]) -> str | None:
-    """A code cell of the page notebook, made to run without `runnable` and `_setup`: None when
-    nothing is left of it."""
+    """A code cell of the page notebook, made to run without `runnable` and `_setup`, without the
+    calls (statements) to the source-showing `helpers`: None when nothing is left of it."""
     try:
         tree = ast.parse(source)
     except SyntaxError:  # IPython syntax (magics): left as it is
@@ -253,6 +253,24 @@ def _rewrite_page_cell(source: str, helpers: set[str]) -> str | None:
     rewritten = _apply(source, edits).strip("\n")
     rewritten = re.sub(r"\n{3,}", "\n\n", rewritten)
     return rewritten if rewritten.strip() else None
+
+
+def source_displays(setup_source: str) -> set[str]:
+    """The helpers of _setup.py that show source code (they call inspect.getsource, directly or
+    through another such helper): in the self-contained notebook the code is in cells already."""
+    functions = {n.name: n for n in ast.parse(setup_source).body if isinstance(n, ast.FunctionDef)}
+    calls = {name: {c.func.attr if isinstance(c.func, ast.Attribute) else getattr(c.func, "id", "")
+                    for c in ast.walk(node) if isinstance(c, ast.Call)} for name, node in functions.items()}
+    found = {name for name, called in calls.items() if called & {"getsource", "getsourcelines"}}
+    while grown := {name for name, called in calls.items() if called & found} - found:
+        found |= grown
+    return found
+
+
+def _defines(cell: str) -> str | None:
+    """The name a cell defines when it is one function or class, else None."""
+    body = ast.parse(cell).body
+    return body[0].name if len(body) == 1 and isinstance(body[0], (ast.FunctionDef, ast.ClassDef)) else None
 
 
 def _page_modules(notebook) -> list[str]:
@@ -294,7 +312,7 @@ def standalone_notebook(page_source: Path, page_url: str, repo_url: str, root: P
     modules = dependency_order(_page_modules(page), root)
     renames = clash_renames(modules, root) if modules else {}
     setup_path = page_source.parent / f"{SETUP}.py"
-    helpers = _top_level_definitions(ast.parse(setup_path.read_text(encoding="utf-8"))) if setup_path.exists() else set()
+    helpers = source_displays(setup_path.read_text(encoding="utf-8")) if setup_path.exists() else set()
 
     introduction = new_markdown_cell(
         f"This notebook is self-contained: the cells below define everything it uses, taken at build time from "
@@ -302,7 +320,8 @@ def standalone_notebook(page_source: Path, page_url: str, repo_url: str, root: P
     definitions = []
     if _uses_setup(page):
         definitions.append(new_markdown_cell(f"### Plot helpers (`docs/mechanisms/{SETUP}.py`)"))
-        definitions += [new_code_cell(c) for c in split_at_definitions(setup_path.read_text(encoding="utf-8"))]
+        definitions += [new_code_cell(c) for c in split_at_definitions(setup_path.read_text(encoding="utf-8"))
+                        if _defines(c) not in helpers]  # no source display: the source is in the cells
     for module in modules:
         note = "" if module == modules[-1] else " (used by the modules below)"
         definitions.append(new_markdown_cell(

@@ -48,7 +48,6 @@ def sandbox_env(blocker_dir: Path) -> dict[str, str]:
         _SITECUSTOMIZE.format(blocked=BLOCKED, checkout=(str(ROOT), str(ROOT / "docs" / "mechanisms"))), encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME")}
     env["PYTHONPATH"] = str(blocker_dir)
-    env["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     return env
 
 

@@ -181,3 +181,14 @@ def test_addresses_derive_from_repo_url(built_site):
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert f'Repository = "{CONFIG["repo_url"]}"' in pyproject
     assert f'Homepage = "{CONFIG["site_url"]}"' in pyproject
+
+
+def test_only_the_source_display_calls_are_dropped():
+    setup = (DOCS / "mechanisms" / "_setup.py").read_text(encoding="utf-8")
+    from scripts.standalone_notebook import source_displays
+    assert source_displays(setup) == {"show_source"}
+    notebook = _notebook(DOCS / "mechanisms" / "bahdanau-attention.py")
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    assert "show_source(mechanism)" not in code
+    assert code.count("heatmap(") >= 3  # the definition and the page's figures
+    assert "mechanism = sys.modules[__name__]" in code
