@@ -35,6 +35,11 @@ from scripts.pages.implementation import (  # noqa: E402
 from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
 from scripts.literate import LiterateModule, MissingDifferences, read_module  # noqa: E402
 from scripts.mechanisms import module_exists, notebook_sources, page_module  # noqa: E402
+from scripts.pages.licence import licence_notice  # noqa: E402
+from scripts.pages.repository_markers import fill_repository_markers  # noqa: E402
+from scripts.pages.run_it import run_it_html  # noqa: E402
+from scripts.repository import Repository  # noqa: E402
+from scripts.standalone_run import standalone_notebooks  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, cached, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
@@ -68,6 +73,7 @@ def on_config(config):
         raise Abort(f"\n{error}")
     if config["nav"] is not None:  # every ledger is a page in the nav (a second one too)
         config["nav"] = nav_with_every_ledger(config["nav"], _state["kb"].claims)
+    config["copyright"] = licence_notice(Repository.of_config(config))
     if not (KATEX_DIR / "katex.min.js").exists():
         raise Abort("KaTeX is not installed (node_modules/katex) — run `make setup` (it runs `npm ci`).")
     return config
@@ -124,6 +130,11 @@ def on_files(files, config):
                           use_directory_urls=config["use_directory_urls"], inclusion=InclusionLevel.NOT_IN_NAV))
     _state["literate"] = _literate_modules(Path(config["docs_dir"]))
     _state["docstring_markdown"] = docstring_markdown(config["markdown_extensions"], config["mdx_configs"])
+    try:  # the downloads and the Colab branch: self-contained notebooks, executed in a sandbox
+        for uri, executed in standalone_notebooks(Path(config["docs_dir"]), config["site_url"], Repository.of_config(config)):
+            files.append(File.generated(config, uri, abs_src_path=str(executed)))
+    except NotebookFailed as error:
+        raise Abort(f"\n{error}")
     _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"])
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
@@ -224,7 +235,8 @@ def on_page_content(html, page, config, files):
             html = insert_implementation(html, implementation_html(module, path, _state["docstring_markdown"]))
             sections = SECTIONS
         _add_to_toc(page, sections, family)
-        return html.replace("</h1>", "</h1>" + header, 1) + family
+        run_it = run_it_html(slug, Repository.of_config(config), module_exists(Path(config["docs_dir"]), slug))
+        return html.replace("</h1>", "</h1>" + header + run_it, 1) + family
     generated = _state["pages"].get(uri)
     return generated.render(html) if generated else html
 
@@ -277,14 +289,14 @@ def on_page_context(context, page, config, nav):
     index = _search_index(config)
     if generated is not None and generated.search_docs and index is not None:
         index.entries.extend(generated.search_docs)
-    repository = config["extra"]["atlas"]["edit_base"]
+    repository = Repository.of_config(config)
     uri = page.file.src_uri
     if uri.startswith("entries/"):
-        page.edit_url = f"{repository}timeline/{Path(uri).stem}.yaml"
+        page.edit_url = repository.edit(f"timeline/{Path(uri).stem}.yaml")
     elif uri.startswith("mechanisms/") and uri.endswith(".ipynb"):
-        page.edit_url = f"{repository}docs/mechanisms/{Path(uri).stem}.py"
+        page.edit_url = repository.edit(f"docs/mechanisms/{Path(uri).stem}.py")
     elif page.file.generated_by is None:
-        page.edit_url = f"{repository}docs/{uri}"
+        page.edit_url = repository.edit(f"docs/{uri}")
     else:
         page.edit_url = None
     return context
@@ -292,6 +304,8 @@ def on_page_context(context, page, config, nav):
 
 def on_page_markdown(markdown, page, config, files):
     uri = page.file.src_uri
+    markdown = fill_repository_markers(markdown, Repository.of_config(config), Path(config["docs_dir"]),
+                                       _state["mechanism_titles"])
     for marker, render in MARKERS.items():
         if marker in markdown:
             markdown = markdown.replace(marker, render(_state["kb"]))

@@ -46,7 +46,7 @@ def test_site_has_every_page_type(built_site):
     for page in ["index.html", "timeline/index.html", "graph/index.html", "bibliography/index.html",
                  "people/index.html", "threads/index.html", "contributing/index.html",
                  "entries/2020-hostile-entry/index.html", "search/search_index.json", "mechanisms/index.html",
-                 "mechanisms/bahdanau-attention/index.html", "mechanisms/bahdanau-attention/bahdanau-attention.ipynb"]:
+                 "mechanisms/bahdanau-attention/index.html", "notebooks/bahdanau-attention.ipynb"]:
         assert (built_site / page).exists(), page
 
 
@@ -117,8 +117,8 @@ def test_bad_data_fails_the_build_and_leaves_site_untouched(tmp_path):
 def test_mechanism_pages_link_back_and_offer_the_notebook(built_site):
     page = (built_site / "mechanisms" / "bahdanau-attention" / "index.html").read_text(encoding="utf-8")
     assert 'href="../../entries/2014-bahdanau-align-and-translate/"' in page
-    assert 'href="bahdanau-attention.ipynb" download' in page
-    assert (built_site / "mechanisms" / "bahdanau-attention" / "bahdanau-attention.ipynb").exists()
+    assert 'href="../../notebooks/bahdanau-attention.ipynb" download' in page
+    assert (built_site / "notebooks" / "bahdanau-attention.ipynb").exists()
     entry = (built_site / "entries" / "2014-bahdanau-align-and-translate" / "index.html").read_text(encoding="utf-8")
     assert 'href="../../mechanisms/bahdanau-attention/"' in entry
 

@@ -47,8 +47,8 @@ def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, 
     page = PageBuilder("Mechanisms", meta={"description": f"{len(titles)} attention mechanisms as short, tested PyTorch modules, each run when the site is built."})
     page.markdown("Each mechanism is a short PyTorch module in `runnable/`, tested on CPU and GPU against an "
                   "independent reference. Its page shows the module's own source and a demo run when the site "
-                  "was built; download the notebook from the page, or run `python -m runnable.<module> --device cpu` "
-                  "from a clone. They are grouped by the thread of the earliest work they implement.")
+                  "was built; its Run it box opens it in Colab, downloads a self-contained notebook, or gives the "
+                  "terminal command (`python -m runnable.<module> --device cpu`); see [Run it yourself](../run-it-yourself.md). They are grouped by the thread of the earliest work they implement.")
     if not titles:
         page.html("<p>No mechanisms yet.</p>")
     for thread, slugs in mechanism_groups(kb, list(titles)):
@@ -65,21 +65,16 @@ def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, 
 
 
 def notebook_header_html(kb: KnowledgeBase, slug: str, has_module: bool, essay: str | None = None) -> str:
-    """The lines under a mechanism page's title: the timeline entries it implements (from their
-    `runnable` fields, so the link back is generated, never written by hand), the notebook to
-    download (mkdocs-jupyter copies it beside the page) and the terminal command."""
+    """The line under a mechanism page's title: the timeline entries it implements (from their
+    `runnable` fields, so the link back is generated, never written by hand) and its thread's
+    essay. The ways to run it follow in the "Run it" box (scripts/pages/run_it.py)."""
     entries = implementing(kb, slug)
-    lines = []
-    if entries:
-        works = ", ".join(f'<a href="../../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
-        read = (f' Its thread: <a href="../../{essay}">the {escape_html(thread_label(entries[0].thread).lower())} essay</a>.'
-                if essay else "")
-        lines.append(f'<p class="atlas-implements">Implements, from the timeline: {works}.{read}</p>')
-    run = (f' · or run <code>python -m runnable.{module_name(slug)} --device cpu</code> from a clone'
-           if has_module else "")
-    lines.append(f'<p class="atlas-download"><a class="md-button" href="{slug}.ipynb" download>'
-                 f'Download the notebook</a>{run}</p>')
-    return "".join(lines)
+    if not entries:
+        return ""
+    works = ", ".join(f'<a href="../../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
+    read = (f' Its thread: <a href="../../{essay}">the {escape_html(thread_label(entries[0].thread).lower())} essay</a>.'
+            if essay else "")
+    return f'<p class="atlas-implements">Implements, from the timeline: {works}.{read}</p>'
 
 
 @dataclass(frozen=True)
