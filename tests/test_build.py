@@ -7,7 +7,11 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from tests.conftest import FIXTURES, GOOD, build_site, copy_data
+import yaml
+
+from tests.conftest import FIXTURES, GOOD, ROOT, build_site, copy_data
+
+SITE_PATH = urlsplit(yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))["site_url"]).path
 
 RESOURCE_ATTRIBUTES = {("script", "src"), ("link", "href"), ("img", "src"), ("iframe", "src"),
                        ("source", "src"), ("video", "src"), ("audio", "src"), ("embed", "src"), ("object", "data")}
@@ -20,6 +24,8 @@ class _Page(HTMLParser):
         self.ids: set[str] = set()
 
     def handle_starttag(self, tag, attrs):
+        if tag == "link" and dict(attrs).get("rel") == "canonical":
+            return  # names the page's published address (site_url); nothing is loaded from it
         for name, value in attrs:
             if name == "id" and value:
                 self.ids.add(value)
@@ -53,8 +59,10 @@ def test_internal_links_and_anchors_resolve(built_site):
             url = urlsplit(value)
             if url.scheme or value.startswith(("//", "mailto:")) or (tag, attribute) == ("a", "data"):
                 continue
-            base = built_site if url.path.startswith("/") else path.parent  # 404.html links from the root
-            target = (base / unquote(url.path).lstrip("/")).resolve() if url.path else path
+            # 404.html links from the root of the published site, site_url's path (/attention-atlas/).
+            local = url.path.removeprefix(SITE_PATH.rstrip("/")) if url.path.startswith(SITE_PATH) else url.path
+            base = built_site if local.startswith("/") else path.parent
+            target = (base / unquote(local).lstrip("/")).resolve() if local else path
             if target.is_dir():
                 target = target / "index.html"
             if not target.exists():
