@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from html import unescape
 import sys
 import types
 from html.parser import HTMLParser
@@ -23,7 +24,7 @@ from scripts.standalone_run import execute_isolated, executed_standalone
 from tests.conftest import ROOT
 
 DOCS = ROOT / "docs"
-CONFIG = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("!!python", "#"))
+CONFIG = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
 REPOSITORY = Repository(CONFIG["repo_url"])
 SOURCES = notebook_sources(DOCS)
 
@@ -172,11 +173,12 @@ def test_addresses_derive_from_repo_url(built_site):
     assert REPOSITORY.edit("timeline/2014-bahdanau-align-and-translate.yaml") in entry.hrefs
     assert CONFIG["repo_url"] in entry.hrefs  # the header's repository link
     assert REPOSITORY.blob("LICENSE") in entry.hrefs and REPOSITORY.blob("LICENSE-content") in entry.hrefs
-    guide = (built_site / "run-it-yourself" / "index.html").read_text(encoding="utf-8")
-    assert "atlas:" not in guide
+    guide_html = (built_site / "run-it-yourself" / "index.html").read_text(encoding="utf-8")
+    assert "atlas:" not in guide_html
+    guide = unescape(re.sub(r"<[^>]+>", "", guide_html))  # the code blocks are highlighted
     assert f"git+{REPOSITORY.url}.git" in guide and f"git clone {REPOSITORY.url}.git" in guide
     for source in SOURCES:
-        assert f"{NOTEBOOKS_DIR}/{source.stem}.ipynb" in guide
+        assert f"{NOTEBOOKS_DIR}/{source.stem}.ipynb" in guide_html
     # pyproject's project URLs are static metadata: they must agree with mkdocs.yml.
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert f'Repository = "{CONFIG["repo_url"]}"' in pyproject

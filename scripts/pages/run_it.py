@@ -17,5 +17,7 @@ def run_it_html(slug: str, repository: Repository, has_module: bool) -> str:
     """The box for docs/mechanisms/<slug>.py, whose page is at mechanisms/<slug>/."""
     return _TEMPLATES.get_template("run_it.html").render(
         slug=slug, colab_url=repository.colab(slug), download_url=f"../../{notebook_uri(slug)}",
-        module=module_name(slug) if has_module else None, pip_install=repository.pip_install,
+        module=module_name(slug) if has_module else None,
+        # The install command on two lines, so that it fits the box on most screens.
+        pip_install_lines=repository.pip_install.replace(" install ", " install \\\n  ", 1),
         guide_url="../../run-it-yourself/")
