@@ -73,8 +73,10 @@ def test_entry_description_is_its_summary_and_hostile_text_stays_text(built_site
 
 def test_mechanism_description_is_its_first_sentence(built_site):
     text = (built_site / "mechanisms" / "bahdanau-attention" / "index.html").read_text(encoding="utf-8")
-    notebook = json.loads((built_site / "mechanisms" / "bahdanau-attention" / "bahdanau-attention.ipynb").read_text())
-    first_markdown = next("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
+    import jupytext
+
+    notebook = jupytext.read(ROOT / "docs" / "mechanisms" / "bahdanau-attention.py")
+    first_markdown = next(c.source for c in notebook.cells if c.cell_type == "markdown")
     paragraph = next(p for p in first_markdown.split("\n\n") if p.strip() and not p.lstrip().startswith("#"))
     expected = first_sentence(math_to_text(" ".join(paragraph.split())))
     description = meta(text, "name", "description")

@@ -188,7 +188,9 @@ def test_addresses_derive_from_repo_url(built_site):
 def test_only_the_source_display_calls_are_dropped():
     setup = (DOCS / "mechanisms" / "_setup.py").read_text(encoding="utf-8")
     from scripts.standalone_notebook import source_displays
-    assert source_displays(setup) == {"show_source"}
+    # Pages now show their module through the build's literate section, so _setup may have no
+    # source-showing helper left; whatever it has is what the standalone notebook drops.
+    assert source_displays(setup) <= {"show_source"}
     notebook = _notebook(DOCS / "mechanisms" / "bahdanau-attention.py")
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
     assert "show_source(mechanism)" not in code
