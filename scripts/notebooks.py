@@ -17,6 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "notebooks"
 CELL_TIMEOUT_S = 120
+# A hang guard, not a budget: on a busy 2-core machine (two builds, the tests beside them) a kernel
+# took longer than nbclient's default 60 s to start, and the build failed for no fault of its own.
+KERNEL_STARTUP_TIMEOUT_S = 600
 
 
 class NotebookFailed(Exception):
@@ -142,12 +145,15 @@ def execute(source: Path, cache_dir: Path = CACHE) -> Path:
         if target.exists():
             return target
         notebook = jupytext.read(source)
-        client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3", allow_errors=False,
+        client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, startup_timeout=KERNEL_STARTUP_TIMEOUT_S,
+                                kernel_name="python3", allow_errors=False,
                                 record_timing=False, resources={"metadata": {"path": str(source.parent)}})
         try:
             client.execute()
         except CellExecutionError as error:
             raise NotebookFailed(f"{os.path.relpath(source, ROOT)}: a cell failed\n{error}") from None
+        except RuntimeError as error:  # the kernel did not start or died
+            raise NotebookFailed(f"{os.path.relpath(source, ROOT)}: the kernel failed: {error}") from None
         _stable(notebook)
         partial = target.with_suffix(".tmp")
         nbformat.write(notebook, partial)

@@ -14,7 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from scripts.notebooks import CACHE, CELL_TIMEOUT_S, NotebookFailed, device_name
+from scripts.notebooks import CACHE, CELL_TIMEOUT_S, KERNEL_STARTUP_TIMEOUT_S, NotebookFailed, device_name
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDALONE_CACHE = CACHE / "standalone"
@@ -60,12 +60,14 @@ def execute_isolated(notebook, name: str = "notebook") -> None:
     with tempfile.TemporaryDirectory(prefix="atlas-sandbox-") as scratch:
         work = Path(scratch) / "work"
         work.mkdir()
-        client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, kernel_name="python3", allow_errors=False,
-                                resources={"metadata": {"path": str(work)}})
+        client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, startup_timeout=KERNEL_STARTUP_TIMEOUT_S,
+                                kernel_name="python3", allow_errors=False, resources={"metadata": {"path": str(work)}})
         try:
             client.execute(env=sandbox_env(Path(scratch) / "blocker"), cwd=str(work))
         except CellExecutionError as error:
             raise NotebookFailed(f"{name}: a cell failed in the sandbox\n{error}") from None
+        except RuntimeError as error:  # the kernel did not start or died
+            raise NotebookFailed(f"{name}: the kernel failed in the sandbox: {error}") from None
 
 
 def standalone_key(text: str) -> str:
