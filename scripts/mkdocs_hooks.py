@@ -43,6 +43,7 @@ from scripts.standalone_run import standalone_notebooks  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, cached, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
+from scripts import warm_kernels  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.reproducible import pin_build_date  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
@@ -111,7 +112,10 @@ def _mechanism_notebooks(config) -> list[tuple[str, Path]]:
     executed = {source: cached(source) for source in sources}
     missing = [source for source, path in executed.items() if path is None]
     try:
-        # Each notebook runs in its own kernel, so those not yet cached run side by side, one per core.
+        # Each notebook runs in its own kernel, so those not yet cached run side by side, one per
+        # core; the kernels are forked from one warm process started here, before the workers.
+        if missing:
+            warm_kernels.start()
         executed.update(zip(missing, parallel_map(execute, missing, min_items=2)))
     except NotebookFailed as error:
         raise Abort(f"\n{error}")

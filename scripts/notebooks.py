@@ -135,6 +135,8 @@ def execute(source: Path, cache_dir: Path = CACHE) -> Path:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    from scripts.warm_kernels import kernel_manager_class
+
     target = _cache_path(source, cache_dir)
     if target.exists():
         return target
@@ -146,7 +148,7 @@ def execute(source: Path, cache_dir: Path = CACHE) -> Path:
             return target
         notebook = jupytext.read(source)
         client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, startup_timeout=KERNEL_STARTUP_TIMEOUT_S,
-                                kernel_name="python3", allow_errors=False,
+                                kernel_name="python3", kernel_manager_class=kernel_manager_class(), allow_errors=False,
                                 record_timing=False, resources={"metadata": {"path": str(source.parent)}})
         try:
             client.execute()

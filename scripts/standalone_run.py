@@ -14,6 +14,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from scripts import warm_kernels
 from scripts.notebooks import CACHE, CELL_TIMEOUT_S, KERNEL_STARTUP_TIMEOUT_S, NotebookFailed, device_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,11 +58,13 @@ def execute_isolated(notebook, name: str = "notebook") -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
 
+    from scripts.warm_kernels import kernel_manager_class
+
     with tempfile.TemporaryDirectory(prefix="atlas-sandbox-") as scratch:
         work = Path(scratch) / "work"
         work.mkdir()
         client = NotebookClient(notebook, timeout=CELL_TIMEOUT_S, startup_timeout=KERNEL_STARTUP_TIMEOUT_S,
-                                kernel_name="python3", allow_errors=False, resources={"metadata": {"path": str(work)}})
+                                kernel_name="python3", kernel_manager_class=kernel_manager_class(), allow_errors=False, resources={"metadata": {"path": str(work)}})
         try:
             client.execute(env=sandbox_env(Path(scratch) / "blocker"), cwd=str(work))
         except CellExecutionError as error:
@@ -110,4 +113,5 @@ def standalone_notebooks(docs_dir: Path, site_url: str, repository) -> list[tupl
         return executed_standalone(standalone_notebook(source, page_url, repository.url), source.stem)
 
     sources = notebook_sources(docs_dir)
+    warm_kernels.start()  # before the workers fork: they share its kernels
     return [(notebook_uri(s.stem), executed) for s, executed in zip(sources, parallel_map(build, sources, min_items=2))]

@@ -1,0 +1,106 @@
+"""Kernels forked from the warm process (scripts/warm_kernels.py) must be indistinguishable from
+the standard kernel to a notebook: same outputs, same directory, environment and import path, and
+no kernel left behind when Jupyter kills it."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from scripts import warm_kernels
+from scripts.notebooks import _stable
+
+ROOT = Path(__file__).resolve().parent.parent
+HANG_GUARD_S = 300  # far above any honest time: only a hung kernel reaches it
+
+pytestmark = pytest.mark.skipif(not warm_kernels.available(), reason="warm kernels need fork (POSIX)")
+
+PROBE = """\
+import json, os, sys
+print(json.dumps({"cwd": os.getcwd(), "probe": os.environ.get("ATLAS_PROBE"), "first_path": sys.path[:1],
+                  "argv0": os.path.basename(sys.argv[0]), "importable_here": __import__("importlib").util.find_spec("_setup") is not None}))"""
+
+FIGURE = """\
+import torch
+import matplotlib.pyplot as plt
+torch.manual_seed(0)
+weights = torch.softmax(torch.randn(4, 4), dim=-1)
+print(weights)
+fig, ax = plt.subplots(figsize=(2, 2))
+ax.imshow(weights)
+plt.show()"""
+
+
+def _run(cells: list[str], manager_class, cwd: Path, timeout: int = HANG_GUARD_S, env: dict | None = None):
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    client = NotebookClient(notebook, timeout=timeout, startup_timeout=HANG_GUARD_S, kernel_name="python3",
+                            kernel_manager_class=manager_class, resources={"metadata": {"path": str(cwd)}})
+    client.execute(**({"env": env} if env else {}))
+    _stable(notebook)
+    return notebook
+
+
+def _fresh():
+    from jupyter_client import KernelManager
+    return KernelManager
+
+
+def _warm():
+    warm_kernels.start()
+    manager = warm_kernels.kernel_manager_class()
+    assert manager.__name__ == "WarmKernelManager", "the zygote started"
+    return manager
+
+
+def test_a_warm_kernel_gives_the_standard_kernels_outputs(monkeypatch):
+    monkeypatch.setenv("ATLAS_PROBE", "seen")
+    mechanisms = ROOT / "docs" / "mechanisms"
+    fresh = _run([PROBE, FIGURE], _fresh(), mechanisms)
+    warm = _run([PROBE, FIGURE], _warm(), mechanisms)
+    assert [c.outputs for c in warm.cells] == [c.outputs for c in fresh.cells]
+    assert '"probe": "seen"' in warm.cells[0].outputs[0]["text"]
+    assert '"importable_here": true' in warm.cells[0].outputs[0]["text"], "the notebook's folder is on the path"
+    assert any("image/png" in o.get("data", {}) for o in warm.cells[1].outputs), "the inline backend shows figures"
+
+
+def test_a_warm_kernel_starts_with_torch_loaded_and_a_changed_thread_setting_gets_a_fresh_one():
+    check = "import sys; print('torch' in sys.modules)"
+    warm = _run([check], _warm(), ROOT)
+    assert warm.cells[0].outputs[0]["text"].strip() == "True"
+    env = dict(os.environ, OMP_NUM_THREADS="1" if os.environ.get("OMP_NUM_THREADS") != "1" else "2")
+    fresh = _run([check], _warm(), ROOT, env=env)
+    assert fresh.cells[0].outputs[0]["text"].strip() == "False", "torch read OMP_NUM_THREADS at import"
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def test_a_killed_warm_kernel_leaves_no_process_behind():
+    outputs = []
+    manager = _warm()(kernel_name="python3")
+    manager.start_kernel(cwd=str(ROOT))
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=HANG_GUARD_S)
+        reply = client.execute_interactive("import os; print(os.getpid())", timeout=HANG_GUARD_S,
+                                           output_hook=lambda msg: outputs.append(msg))
+    finally:
+        client.stop_channels()
+    assert reply["content"]["status"] == "ok"
+    pid = int(next(m["content"]["text"] for m in outputs if m["msg_type"] == "stream"))
+    manager.shutdown_kernel(now=True)  # SIGKILL to the process Jupyter launched
+    deadline = time.monotonic() + HANG_GUARD_S
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(pid), f"kernel {pid} outlived its client"
+
