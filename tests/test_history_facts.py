@@ -108,7 +108,8 @@ CHECKED_CITES = {
         "2017-vaswani-attention-is-all-you-need", "2020-dosovitskiy-vision-transformer",
         "2017-wang-non-local-neural-networks", "2018-fu-danet-dual-attention", "2020-carion-detr-detection-transformer",
         "2020-choromanski-performer", "2019-raffel-t5-text-to-text", "2021-radford-clip"},
-    "1997-hochreiter-schmidhuber-long-short-term-memory": set(),
+    # Its Section 2 discusses the methods Bengio, Simard and Frasconi (1994) tried.
+    "1997-hochreiter-schmidhuber-long-short-term-memory": {"1994-bengio-long-term-dependencies"},
 }
 UNCHECKED = ["2014-vinyals-show-and-tell", "2015-chan-listen-attend-spell", "2015-kumar-dynamic-memory-networks",
              "2017-hu-squeeze-excitation-networks", "2018-woo-cbam-convolutional-block-attention",
