@@ -16,7 +16,7 @@ ESSAYS = ROOT / "docs" / "essays"
 THREAD_FLOORS = {
     "psychology": 8, "neuroscience": 4, "fast-weights": 10, "kernels-and-filters": 4, "alignment": 8,
     "memory-and-addressing": 5, "vision": 8, "self-attention": 5, "transformers": 8,
-    "efficient-attention": 12, "graphs-and-sets": 5, "informal-record": 3,
+    "efficient-attention": 12, "graphs-and-sets": 5, "informal-record": 3, "inference": 6,
 }
 ESSAY_WORDS = (600, 1500)
 _LINK_TARGET = re.compile(r"\]\([^)]*\)")
