@@ -14,7 +14,8 @@
 # # A worked example: one head, four tokens
 #
 # This page follows a four-word sentence through one head of scaled dot-product attention with
-# every number shown, in the spirit of Jay Alammar's illustrated walk-through. The sizes are
+# every number shown, in the spirit of Jay Alammar's
+# [Illustrated Transformer](../../entries/2018-alammar-illustrated-transformer/). The sizes are
 # tiny on purpose: each token is a vector of $d_\text{model} = 4$ numbers, and the head works in
 # $d_k = d_v = 4$ dimensions. The symbols are those of the [notation page](../../notation/);
 # the attention itself is computed by the tested module of the

@@ -24,7 +24,7 @@ def alignment_matrix(results: Path = RESULTS) -> Diagram:
              f"mark the source token each output token translates, and the largest weight of {peaks} of the "
              f"{n} rows falls on it."),
         caption=(f"Alignment weights α of RNNsearch, trained on a synthetic translation task that swaps "
-                 f"some neighbouring words: rows are output tokens, columns source tokens, darker is more weight. "
+                 f"some neighbouring words: rows are output tokens, columns source tokens, stronger shading is more weight. "
                  f"Outlined: the source token each output translates ({peaks} of {n} rows peak there)."),
         source_href="mechanisms/bahdanau-figure-2/", source_label="From the Bahdanau reproduction page.")
     grid(diagram, LEFT, TOP, alpha, CELL, row_labels=[f"y{t}" for t in output], column_labels=[f"x{t}" for t in source],

@@ -36,7 +36,7 @@ def fast_weights_figure() -> Diagram:
              "query and causal linear attention's output for the same query, with identical entries."),
         caption=("One computation read two ways. A fast weight programmer writes W = Σ v_t φ(k_t)ᵀ one outer product at a "
                  "time and reads it with the query, W φ(q); unnormalised causal linear attention computes "
-                 "Σ_t (φ(q)ᵀφ(k_t)) v_t. Both modules give the same vector (shading: magnitude; the second colour: "
+                 "Σ_t (φ(q)ᵀφ(k_t)) v_t. Both modules give the same vector (shading: magnitude; the accent colour: "
                  "negative)."),
         source_href="mechanisms/fast-weights/", source_label="From the fast weights page.")
     x = LEFT

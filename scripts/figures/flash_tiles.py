@@ -68,8 +68,9 @@ def flash_tiles(n: int = 16, block: int = 4) -> Diagram:
         rows, columns = tile["shape"]
         diagram.add("rect", x=float(LEFT + tile["key"] * CELL), y=float(TOP + tile["query"] * CELL),
                     width=columns * CELL, height=rows * CELL, class_="atlas-tile")
-        diagram.add("text", x=LEFT + (tile["key"] + columns / 2) * CELL, y=TOP + (tile["query"] + rows / 2) * CELL + 5,
-                    class_="atlas-tile__order", text=str(order))
+        centre_x, centre_y = LEFT + (tile["key"] + columns / 2) * CELL, TOP + (tile["query"] + rows / 2) * CELL
+        diagram.add("circle", cx=centre_x, cy=centre_y, r=9.0, class_="atlas-tile__badge")
+        diagram.add("text", x=centre_x, y=centre_y + 4, class_="atlas-tile__order", text=str(order))
     diagram.add("text", x=LEFT + CELL * n / 2, y=14.0, class_="atlas-diagram__title atlas-diagram__title--centre",
                 text="keys j →")
     diagram.add("text", x=float(LEFT - 8), y=float(TOP + 10), class_="atlas-diagram__label atlas-diagram__label--row",

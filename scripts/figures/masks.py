@@ -9,7 +9,7 @@ from runnable.reformer_lsh import lsh_hash, random_rotations, visible_pairs
 from runnable.scaled_dot_product_attention import causal_mask, padding_mask
 from scripts.figures.diagram import Diagram, grid
 
-CELL, GAP, TOP, LEFT = 11, 26, 30, 6
+CELL, GAP, TOP, LEFT = 12, 30, 30, 6
 
 
 def mask_panels(name: str, panels: list[tuple[str, torch.Tensor]], *, alt: str, caption: str,
@@ -32,7 +32,7 @@ def attention_masks() -> Diagram:
     causal = causal_mask(n, n)
     padding = padding_mask(torch.tensor([length]), n)[0, 0].expand(n, n)   # (1, 1, 1, n) → (n, n)
     return mask_panels(
-        "attention-masks", [("causal", causal), (f"padding (length {length})", padding), ("both", causal & padding)],
+        "attention-masks", [("causal", causal), ("padding", padding), ("both", causal & padding)],
         alt=(f"Three {n} by {n} grids of queries (rows) against keys (columns). Causal: the lower triangle is filled, "
              f"so query i sees keys 0 to i. Padding: only the first {length} columns are filled, the real tokens. "
              f"Both: the lower triangle restricted to the first {length} columns."),
@@ -52,7 +52,7 @@ def sparse_masks(seed: int = 0) -> Diagram:
     lsh = visible_pairs(buckets, chunk_size=4)
     full = torch.ones(n, n, dtype=torch.bool)
     return mask_panels(
-        "sparse-masks", [("full", full), (f"criss-cross ({side}×{side} image)", criss_cross), ("LSH buckets", lsh)],
+        "sparse-masks", [("full", full), ("criss-cross", criss_cross), ("LSH (Reformer)", lsh)],
         alt=(f"Three {n} by {n} grids of queries against keys. Full attention fills every cell ({n * n}). "
              f"Criss-cross attention on a {side} by {side} image fills {int(criss_cross.sum())} cells: each pixel "
              f"sees its own row and column. Reformer's LSH attention fills {int(lsh.sum())} cells, scattered: a "

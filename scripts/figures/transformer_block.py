@@ -74,7 +74,7 @@ def transformer_block_figure() -> Diagram:
         source_href="mechanisms/transformer-block/", source_label="From the Transformer block page.", min_width=500)
     for row, (name, label, key) in enumerate(stages):
         y = TOP + STEP * row
-        diagram.add("rect", x=float(LEFT), y=float(y), width=WIDTH - LEFT - 10, height=BOX, rx=4,
+        diagram.add("rect", x=float(LEFT), y=float(y), width=WIDTH - LEFT - 40, height=BOX, rx=4,
                     class_="atlas-box" + (" atlas-box--attention" if name in ("heads", "weights", "attention") else ""))
         diagram.add("text", x=float(LEFT + 10), y=float(y + 19), class_="atlas-diagram__entry", text=label)
         diagram.add("text", x=float(LEFT - 12), y=float(y + 19), class_="atlas-diagram__shape", text=shape_text(shapes[key]))
@@ -82,10 +82,10 @@ def transformer_block_figure() -> Diagram:
             diagram.add("line", x1=float(LEFT + 60), x2=float(LEFT + 60), y1=float(y - STEP + BOX), y2=float(y),
                         class_="atlas-diagram__flow")
     # The residual connections: input → first add, first add → second add.
-    for start, end in ((0, 4), (4, 7)):
-        x = float(WIDTH - 4 - 8 * (start == 0))
+    box_right = WIDTH - 40
+    for start, end, x in ((0, 4, WIDTH - 10), (4, 7, WIDTH - 24)):
         y0, y1 = TOP + STEP * start + BOX / 2, TOP + STEP * end + BOX / 2
-        diagram.add("path", d=f"M {WIDTH - 10} {y0} H {x} V {y1} H {WIDTH - 10}", class_="atlas-diagram__residual")
+        diagram.add("path", d=f"M {box_right} {y0} H {x} V {y1} H {box_right}", class_="atlas-diagram__residual")
     diagram.add("text", x=float(LEFT), y=float(height - 8), class_="atlas-diagram__note",
-                text="right: residual connections; left column: output shape (batch, heads, positions, features)")
+                text="dashed: the residual connections")
     return diagram
