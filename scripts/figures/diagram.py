@@ -74,6 +74,8 @@ def render(diagram: Diagram, root: str = "") -> str:
     return _TEMPLATES.get_template("diagram.html").render(
         name=diagram.name, width=diagram.width, height=diagram.height, alt=diagram.alt.strip(),
         caption=diagram.caption, shapes=shapes, min_width=diagram.min_width,
+        # An image's parts are presentational, so a figure with links is a labelled group instead.
+        role="group" if any(s.href for s in shapes) else "img",
         source_href=root + diagram.source_href if diagram.source_href else "", source_label=diagram.source_label)
 
 
