@@ -60,4 +60,4 @@ def sparse_masks(seed: int = 0) -> Diagram:
         caption=(f"Who attends to whom for {n} positions: full attention, criss-cross attention on a {side}×{side} "
                  "image (row and column of each pixel, one pass), and Reformer's LSH attention (4 buckets, chunks "
                  "of 4) on random vectors. Filled cells are the pairs each module computes."),
-        source_href="mechanisms/criss-cross-attention/", source_label="See the criss-cross and Reformer pages.")
+        source_href="mechanisms/criss-cross-attention/", source_label="From the criss-cross attention page.")
