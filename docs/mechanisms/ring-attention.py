@@ -33,7 +33,7 @@
 #
 # Nothing is approximated, and the order in which blocks arrive does not matter. If sending a block
 # takes no longer than attending to one, the transfer can run while the host computes, and the
-# communication costs no time at all. Each host's memory is its own shard plus the blocks in
+# communication adds no time. Each host's memory is its own shard plus the blocks in
 # transit, so the context that fits grows in proportion to the number of hosts. The paper builds on
 # the authors' *blockwise parallel transformer*, which computes both attention and the feedforward
 # network block by block.
