@@ -129,3 +129,12 @@ def test_alibi_slopes_for_8_heads_are_powers_of_one_half():
 
     assert alibi_slopes(8) == [1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64, 1 / 128, 1 / 256]
     assert alibi_slopes(16)[:2] == pytest.approx([2 ** -0.5, 2 ** -1.0], rel=1e-12)   # 16 heads: start and ratio 2^(−1/2)
+
+
+def test_streaming_llm_keeps_four_sink_tokens():
+    """Xiao et al. (2023), section 3.2: StreamingLLM keeps four initial tokens as attention sinks."""
+    import inspect
+
+    from runnable.attention_sinks import compare_policies
+
+    assert inspect.signature(compare_policies).parameters["n_sink"].default == 4
