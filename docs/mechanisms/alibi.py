@@ -53,7 +53,7 @@ result = mechanism.demo("cpu")
 assert result["error"] < 1e-5
 slopes = torch.tensor(mechanism.alibi_slopes(8))
 bias = mechanism.alibi_bias(slopes, 12, 12)
-figure, axes = plt.subplots(1, 2, figsize=(7, 3))
+figure, axes = plt.subplots(1, 2, figsize=(8, 3), layout="constrained")
 for axis, head in zip(axes, [0, 7]):
     image = axis.imshow(bias[head].masked_fill(bias[head].isinf(), float("nan")), cmap="viridis")
     axis.set_title(f"head {head + 1}: m = 1/{1 / slopes[head].item():.0f}")
