@@ -22,7 +22,7 @@ paper's "train short, test long").
 
 Differences from the paper:
 - The paper's models are large language models trained on WikiText-103 and a books corpus; the
-  page trains a tiny two-layer model on a synthetic sequence task for a few seconds, enough to
+  page trains a tiny one-layer model on a synthetic sequence task for a few seconds, enough to
   show the shape of the effect, not its size.
 - The paper adds the bias in the fused attention kernel of fairseq; here it is one (H, L, L)
   tensor built per call.
@@ -131,7 +131,7 @@ def train_short_test_long(train_length: int = 24, test_lengths=(24, 48, 96, 192)
         torch.manual_seed(seed)
         data = torch.Generator().manual_seed(seed)
         model = TinyLanguageModel(vocab, layers=1, positions=positions)
-        fit(model, lambda m: next_token_loss(m, second_order_sequences(32, train_length + 1, rule, noise, data)),
+        fit(model, lambda m: next_token_loss(m, second_order_sequences(16, train_length + 1, rule, noise, data)),
             steps, lambda step: 1e-2)
         test = torch.Generator().manual_seed(seed + 1)
         with torch.no_grad():

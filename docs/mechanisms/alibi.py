@@ -89,7 +89,7 @@ axis.set_xlabel("tokens read")
 axis.set_ylabel("next-token loss")
 axis.legend()
 show_figure("Line chart of next-token loss against sequence length, 24 to 192 tokens. The sinusoidal model's loss climbs "
-            "steeply past the training length of 24; the ALiBi model's loss rises a little at 48 tokens and then stays level.")
+            "steeply past the training length of 24; the ALiBi model's loss rises at 48 tokens and then stays almost level.")
 
 # %% [markdown]
 # The sinusoidal model has only ever seen the position vectors of positions 0 to 23; further on it
