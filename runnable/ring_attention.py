@@ -41,6 +41,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sys
 import time
 from datetime import timedelta
 
@@ -142,7 +143,8 @@ def ring_attention_on_processes(q: Tensor, k: Tensor, v: Tensor, hosts: int, cau
         port = probe.getsockname()[1]
     out = torch.zeros(*q.shape[:-1], v.shape[-1], dtype=q.dtype).share_memory_()
     inputs = [t.detach().cpu().share_memory_() for t in (q, k, v)]
-    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")                 # every host is on this machine
+    # every host is on this machine: talk over the loopback interface (named lo0 on macOS)
+    os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo0" if sys.platform == "darwin" else "lo")
     context = mp.start_processes(_process, args=(hosts, port, *inputs, causal, out), nprocs=hosts,
                                  join=False, start_method=start_method)
     deadline = time.monotonic() + timeout
