@@ -121,3 +121,20 @@ def test_ntm_shifts_are_minus_one_zero_plus_one_and_gamma_at_least_one():
     # γ = 1 + softplus(−50) ≈ 1, g ≈ 0 and s uniform: w is w_prev smoothed by the three shifts, not sharpened.
     smoothed = (w_before.roll(-1) + w_before + w_before.roll(1)) / 3
     torch.testing.assert_close(w, smoothed / smoothed.sum(), atol=1e-6, rtol=1e-6)
+
+
+def test_alibi_slopes_for_8_heads_are_powers_of_one_half():
+    """Press, Smith & Lewis (2021), section 3: for 8 heads the slopes are 1/2¹, 1/2², …, 1/2⁸."""
+    from runnable.alibi import alibi_slopes
+
+    assert alibi_slopes(8) == [1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64, 1 / 128, 1 / 256]
+    assert alibi_slopes(16)[:2] == pytest.approx([2 ** -0.5, 2 ** -1.0], rel=1e-12)   # 16 heads: start and ratio 2^(−1/2)
+
+
+def test_streaming_llm_keeps_four_sink_tokens():
+    """Xiao et al. (2023), section 3.2: StreamingLLM keeps four initial tokens as attention sinks."""
+    import inspect
+
+    from runnable.attention_sinks import compare_policies
+
+    assert inspect.signature(compare_policies).parameters["n_sink"].default == 4
