@@ -121,3 +121,11 @@ def test_ntm_shifts_are_minus_one_zero_plus_one_and_gamma_at_least_one():
     # γ = 1 + softplus(−50) ≈ 1, g ≈ 0 and s uniform: w is w_prev smoothed by the three shifts, not sharpened.
     smoothed = (w_before.roll(-1) + w_before + w_before.roll(1)) / 3
     torch.testing.assert_close(w, smoothed / smoothed.sum(), atol=1e-6, rtol=1e-6)
+
+
+def test_gla_gate_temperature_is_16():
+    """Yang et al. (2023), the GLA gate: α_t = σ(x_t W_α¹ W_α² + b_α)^{1/τ} with τ = 16."""
+    from runnable.gated_linear_attention import gate_log_decay
+
+    z = torch.linspace(-6, 6, 13, dtype=torch.float64)
+    torch.testing.assert_close(gate_log_decay(z).exp(), torch.sigmoid(z) ** (1 / 16), **EXACT)
