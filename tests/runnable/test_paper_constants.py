@@ -129,3 +129,11 @@ def test_gla_gate_temperature_is_16():
 
     z = torch.linspace(-6, 6, 13, dtype=torch.float64)
     torch.testing.assert_close(gate_log_decay(z).exp(), torch.sigmoid(z) ** (1 / 16), **EXACT)
+
+
+def test_retnet_head_decays_are_one_minus_two_to_the_minus_five_minus_h():
+    """Sun et al. (2023), multi-scale retention: γ = 1 − 2^{−5−arange(0, h)}, one per head."""
+    from runnable.retention import head_decays
+
+    expected = torch.tensor([1 - 1 / 32, 1 - 1 / 64, 1 - 1 / 128, 1 - 1 / 256], dtype=torch.float64)
+    torch.testing.assert_close(head_decays(4), expected, **EXACT)
