@@ -69,7 +69,6 @@ from _setup import show_figure
 import runnable.deltanet as mechanism
 import matplotlib.pyplot as plt
 import torch
-import torch.nn.functional as F
 
 result = mechanism.demo("cpu")
 
@@ -79,32 +78,37 @@ result = mechanism.demo("cpu")
 # Starting from an empty memory the output is linear in the values, $O = M V$, with
 # $M = \mathrm{tril}(QK^\top)\,T\,\mathrm{diag}(\beta)$ and $T$ the inverse of the UT transform's
 # triangular matrix. With $T = I$ and $\beta = 1$ this is the causal $QK^\top$ of linear attention.
-# The correction $T$ subtracts, from each older key's weight, what later writes under similar keys
-# have overwritten. Below, a sequence of 16 tokens whose keys come from only four directions, so
-# that keys repeat: the linear-attention weights stay on every earlier occurrence of a matching
-# key, the delta rule's concentrate on the most recent one.
+# The correction $T$ takes back, from each older key's weight, what later writes under the same
+# key have overwritten. Below, 16 tokens whose keys are drawn from four orthonormal directions, so
+# keys repeat; at each step the query asks for the value last written under a *different* direction
+# (the next one round). Linear attention's weights stay on every earlier token written under that
+# direction; the delta rule's sit on the latest one only, with weight exactly 1.
 
 # %%
 torch.manual_seed(2)
-directions = F.normalize(torch.randn(4, 8), dim=-1)
+directions = torch.linalg.qr(torch.randn(8, 4))[0].T          # four orthonormal unit keys
 slots = torch.randint(0, 4, (16,))
-k = directions[slots]
-q = k.clone()                                   # each query asks for its own key's latest value
-beta = torch.ones(16)
+k, q = directions[slots], directions[(slots + 1) % 4]
 linear = (q @ k.T).tril()
-delta = mechanism.implied_attention(q, k, beta)
+delta = mechanism.implied_attention(q, k, torch.ones(16))
 figure, axes = plt.subplots(1, 2, figsize=(7.5, 3.6))
 for axis, (title, M) in zip(axes, {"linear attention: tril(QKᵀ)": linear, "delta rule, β = 1": delta}.items()):
     axis.imshow(M.abs(), cmap="viridis", vmin=0, vmax=1)
     axis.set_title(title, fontsize=9)
     axis.set_xlabel("key position j")
+    axis.set_xticks(range(0, 16, 3))
+    axis.set_yticks(range(0, 16, 3))
 axes[0].set_ylabel("query position t")
-show_figure("Two lower-triangular heatmaps for 16 tokens whose keys repeat: linear attention spreads weight over "
-            "every earlier token with a matching key, the delta rule puts it on the latest one.")
-latest = torch.tensor([max(j for j in range(t + 1) if slots[j] == slots[t]) for t in range(16)])
-print(f"queries whose largest delta-rule weight is on the latest matching key: "
-      f"{(delta.abs().argmax(-1) == latest).sum().item()} of 16; for linear attention: "
-      f"{(linear.argmax(-1) == latest).sum().item()} of 16 (ties go to the earliest)")
+show_figure("Two lower-triangular heatmaps for 16 tokens whose keys repeat: linear attention puts weight on every "
+            "earlier token written under the queried key, the delta rule only on the latest one.")
+asked = (slots + 1) % 4
+latest = [max((j for j in range(t + 1) if slots[j] == asked[t]), default=None) for t in range(16)]
+expected = torch.zeros(16, 16)
+for t, j in enumerate(latest):
+    if j is not None:
+        expected[t, j] = 1.0
+print(f"delta rule: weight 1 on the latest write of the queried key, 0 elsewhere: max deviation {(delta - expected).abs().max():.1e} (float32)")
+print(f"linear attention: rows with weight on more than one earlier token: {int(((linear.abs() > 0.5).sum(-1) > 1).sum())} of 16")
 
 # %% [markdown]
 # ## Where it sits

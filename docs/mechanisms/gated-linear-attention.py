@@ -72,26 +72,32 @@ result = mechanism.demo("cpu")
 #
 # GLA applies an $L \times L$ matrix to the values, $A_{tj} = \sum_d q_{t,d} k_{j,d}\, e^{\Lambda_{t,d} - \Lambda_{j,d}}$
 # for $j \le t$. With every gate at 1 it is the causal matrix $q_t^\top k_j$ of plain linear
-# attention, whose entries do not shrink with distance. With gates drawn as the paper
-# parameterises them, old keys fade. Magnitudes for one random sequence of 24 tokens, row by row
-# normalised to the largest entry:
+# attention, whose entries do not shrink with distance. With gates, old keys fade. Below, the
+# average size of $A_{tj}$ against the distance $t - j$, over 200 random sequences of 64 tokens
+# with random gate inputs $z$: no gate, the paper's gate with $\tau = 16$, and the same gate
+# without the temperature ($\tau = 1$).
 
 # %%
-torch.manual_seed(1)
-q, k = torch.randn(24, 8), torch.randn(24, 8)
-panels = {"all gates 1 (linear attention)": torch.zeros(24, 8),
-          "gates σ(z)^(1/16)": mechanism.gate_log_decay(torch.randn(24, 8))}
-figure, axes = plt.subplots(1, 2, figsize=(7.5, 3.6))
-for axis, (title, log_alpha) in zip(axes, panels.items()):
-    A = mechanism.implied_attention(q, k, log_alpha).abs()
-    axis.imshow(A / A.amax(-1, keepdim=True), cmap="viridis", vmin=0, vmax=1)
-    axis.set_title(title, fontsize=9)
-    axis.set_xlabel("key position j")
-axes[0].set_ylabel("query position t")
-show_figure("Two lower-triangular heatmaps of attention magnitudes over 24 tokens: with all gates at one the "
-            "weights stay large far from the diagonal; with GLA's gates they fade with distance from it.")
-far = {title: mechanism.implied_attention(q, k, log_alpha)[16:, :4].abs().mean().item() for title, log_alpha in panels.items()}
-print("mean |A_tj| for t ≥ 16, j < 4: " + ", ".join(f"{t}: {a:.3f}" for t, a in far.items()))
+generator = torch.Generator().manual_seed(1)
+q, k, z = (torch.randn(200, 64, 8, generator=generator) for _ in range(3))
+distance = torch.arange(64)[:, None] - torch.arange(64)[None, :]
+settings = {"no gate (linear attention)": torch.zeros_like(z), "σ(z)^(1/16), the paper's gate": mechanism.gate_log_decay(z),
+            "σ(z), τ = 1": mechanism.gate_log_decay(z, 1.0)}
+figure, axis = plt.subplots(figsize=(6, 3))
+size_at = {}
+for label, log_alpha in settings.items():
+    A = mechanism.implied_attention(q, k, log_alpha).abs().mean(0)
+    size_at[label] = torch.stack([A[distance == n].mean() for n in range(64)])
+    axis.plot(range(64), size_at[label], label=label)
+axis.set_xlabel("distance t − j (tokens)")
+axis.set_ylabel("mean |A_tj|")
+axis.set_ylim(bottom=0)
+axis.legend(fontsize=8)
+show_figure("Line chart of the mean size of GLA's attention weights against the distance between query and key: "
+            "flat without a gate, falling over a few tens of tokens with the paper's gate, and to almost zero "
+            "within a few tokens without the temperature.")
+print("mean |A_tj| at distance 0, 16 and 48: " + "; ".join(
+    f"{label}: " + ", ".join(f"{curve[n]:.3f}" for n in (0, 16, 48)) for label, curve in size_at.items()))
 
 # %% [markdown]
 # ## Where it sits
