@@ -18,9 +18,10 @@ over about 2⁵ = 32 tokens, each further head over twice as many.
 
 Differences from the paper:
 - Only the retention operator and its decays: no projections, swish gate, GroupNorm or RetNet
-  block. The paper's extra normalisations (scaling QKᵀ by 1/√d, D's rows by their sums, and the
-  retention scores by their row sums) are left out. Each multiplies a row of a head's output by a
-  positive number, which the per-head GroupNorm that follows in RetNet removes (up to its ε).
+  block. The paper's extra normalisations (QKᵀ scaled by 1/√d, each row of D divided by the square
+  root of its sum, the scores divided by max(|row sum|, 1)) are left out. Each multiplies a row of
+  a head's output by a positive number, which the per-head GroupNorm that follows in RetNet
+  removes (up to its ε).
 - The rotation is plain RoPE (rotary_embeddings.apply_rotary, base 10000); xPos's additional
   per-dimension scaling is not implemented. It acts on q and k before retention and does not
   change the equality of the forms.

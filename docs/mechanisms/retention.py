@@ -45,7 +45,7 @@
 # Multi-scale retention gives each head its own decay, $\gamma = 1 - 2^{-5-h}$ for head
 # $h = 0, 1, \dots$: the first head's weights fall by a factor $e$ in about 32 tokens, and each
 # further head remembers twice as long. In the paper a GroupNorm on each head's output follows;
-# the normalisations it applies inside retention (a $1/\sqrt d$ scale and row sums) rescale whole
+# the normalisations it applies inside retention (a $1/\sqrt d$ scale and divisions by row sums) rescale whole
 # rows of a head's output, which that GroupNorm undoes, so the module leaves them out.
 
 # %% [markdown]
