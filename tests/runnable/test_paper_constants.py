@@ -138,3 +138,19 @@ def test_streaming_llm_keeps_four_sink_tokens():
     from runnable.attention_sinks import compare_policies
 
     assert inspect.signature(compare_policies).parameters["n_sink"].default == 4
+
+
+def test_gla_gate_temperature_is_16():
+    """Yang et al. (2023), the GLA gate: α_t = σ(x_t W_α¹ W_α² + b_α)^{1/τ} with τ = 16."""
+    from runnable.gated_linear_attention import gate_log_decay
+
+    z = torch.linspace(-6, 6, 13, dtype=torch.float64)
+    torch.testing.assert_close(gate_log_decay(z).exp(), torch.sigmoid(z) ** (1 / 16), **EXACT)
+
+
+def test_retnet_head_decays_are_one_minus_two_to_the_minus_five_minus_h():
+    """Sun et al. (2023), multi-scale retention: γ = 1 − 2^{−5−arange(0, h)}, one per head."""
+    from runnable.retention import head_decays
+
+    expected = torch.tensor([1 - 1 / 32, 1 - 1 / 64, 1 - 1 / 128, 1 - 1 / 256], dtype=torch.float64)
+    torch.testing.assert_close(head_decays(4), expected, **EXACT)
