@@ -121,3 +121,15 @@ def test_ntm_shifts_are_minus_one_zero_plus_one_and_gamma_at_least_one():
     # γ = 1 + softplus(−50) ≈ 1, g ≈ 0 and s uniform: w is w_prev smoothed by the three shifts, not sharpened.
     smoothed = (w_before.roll(-1) + w_before + w_before.roll(1)) / 3
     torch.testing.assert_close(w, smoothed / smoothed.sum(), atol=1e-6, rtol=1e-6)
+
+
+def test_mla_latent_is_four_head_sizes_and_rope_part_half_a_head():
+    """DeepSeek-V2 (2024), section 2.1, the key-value cache comparison (Table 1): d_c = 4·d_h and
+    d_h^R = d_h / 2, so MLA caches (d_c + d_h^R) = 4.5·d_h numbers per token and layer."""
+    from runnable.multi_head_latent_attention import MultiHeadLatentAttention, deepseek_v2_ranks
+
+    assert deepseek_v2_ranks(128) == (512, 64)
+    model = MultiHeadLatentAttention(d_model=64, num_heads=2, d_head=32)
+    assert (model.kv_rank, model.rope_dim) == (4 * 32, 32 // 2)
+    cache = model.compress(torch.randn(1, 3, 64), torch.arange(3))
+    assert cache.shape[-1] == 4.5 * 32
