@@ -133,3 +133,14 @@ def test_mla_latent_is_four_head_sizes_and_rope_part_half_a_head():
     assert (model.kv_rank, model.rope_dim) == (4 * 32, 32 // 2)
     cache = model.compress(torch.randn(1, 3, 64), torch.arange(3))
     assert cache.shape[-1] == 4.5 * 32
+
+
+def test_differential_lambda_init_is_0_8_minus_0_6_exp_of_minus_0_3_times_l_minus_1():
+    """Ye et al. (2024), Differential Transformer, sections 2.1 and 2.2: λ_init = 0.8 − 0.6·exp(−0.3·(l − 1)),
+    l the layer index from 1; the heads are scaled by (1 − λ_init) after their normalisation."""
+    from runnable.differential_attention import DifferentialAttention, lambda_init
+
+    for layer in (1, 2, 5, 12, 40):
+        assert lambda_init(layer) == pytest.approx(0.8 - 0.6 * math.exp(-0.3 * (layer - 1)), abs=1e-15)
+    assert lambda_init(1) == pytest.approx(0.2, abs=1e-15)
+    assert DifferentialAttention(16, 2, layer=3).lambda_init == pytest.approx(0.8 - 0.6 * math.exp(-0.6), abs=1e-15)
