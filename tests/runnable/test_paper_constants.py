@@ -144,3 +144,17 @@ def test_differential_lambda_init_is_0_8_minus_0_6_exp_of_minus_0_3_times_l_minu
         assert lambda_init(layer) == pytest.approx(0.8 - 0.6 * math.exp(-0.3 * (layer - 1)), abs=1e-15)
     assert lambda_init(1) == pytest.approx(0.2, abs=1e-15)
     assert DifferentialAttention(16, 2, layer=3).lambda_init == pytest.approx(0.8 - 0.6 * math.exp(-0.6), abs=1e-15)
+
+
+def test_nsa_sizes_are_the_papers():
+    """Yuan et al. (2025), Native Sparse Attention, section 4.1: compression block l = 32, stride d = 16,
+    selection block l' = 64, n = 16 selected blocks (the 1 initial and 2 local blocks always among
+    them), sliding window w = 512."""
+    import inspect
+
+    from runnable.native_sparse_attention import NativeSparseAttention
+
+    defaults = {name: p.default for name, p in inspect.signature(NativeSparseAttention).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    assert defaults == {"block": 32, "stride": 16, "select_block": 64, "num_selected": 16, "window": 512,
+                        "initial_blocks": 1, "local_blocks": 2}
