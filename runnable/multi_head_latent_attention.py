@@ -31,8 +31,8 @@ heads. It is multi-query attention with (d_c + d_R)-dimensional keys; the per-he
 are never formed. The scale stays 1/√(d_h + d_R), the size of the dot products it stands for.
 
 Differences from the paper:
-- No RMSNorm on the latents c^KV and c^Q and no extra scaling at the bottlenecks (the released
-  model has them; they act before the up-projections and do not change the absorption).
+- No RMSNorm on the latents c^KV and c^Q (the released model normalises them; the norm acts before
+  the up-projections, so it would not change the absorption).
 - The demo and tests use small sizes; DeepSeek-V2's own sizes appear only in the cache arithmetic.
 - The absorbed path keeps W^UK and W^UQ folded into one (d_c × d_c') matrix per head and
   W^O·W^UV into one (d_model × d_c) matrix per head; a fast kernel would choose the association

@@ -192,19 +192,20 @@ def demo(device: torch.device | str = "cpu", seed: int = 0) -> dict:
     torch.manual_seed(seed)
     model = NativeSparseAttention(d_model=32, num_heads=4, num_kv_heads=2, d_head=8, block=4, stride=2,
                                   select_block=8, num_selected=4, window=6).to(device, torch.float64)
-    x = torch.randn(1, 40, 32, device=device, dtype=torch.float64)
+    L = 96
+    x = torch.randn(1, L, 32, device=device, dtype=torch.float64)
     with torch.no_grad():
         out = model.branches(x)
-        q = model.q_proj(x).view(1, 40, 4, 8).transpose(1, 2)
-        k_slc, v_slc = model.kv_proj(x).view(1, 40, 6, 2, 8).permute(2, 0, 3, 1, 4)[2:4]
-        chosen = torch.zeros(1, 2, 40, 40 // 8, dtype=torch.bool, device=device)
+        q = model.q_proj(x).view(1, L, 4, 8).transpose(1, 2)
+        k_slc, v_slc = model.kv_proj(x).view(1, L, 6, 2, 8).permute(2, 0, 3, 1, 4)[2:4]
+        chosen = torch.zeros(1, 2, L, L // 8, dtype=torch.bool, device=device)
         chosen.scatter_(-1, out["indices"], out["valid"])                  # (B, H_kv, L, S)
-        dense_mask = chosen.repeat_interleave(8, -1) & torch.ones(40, 40, dtype=torch.bool, device=device).tril()
+        dense_mask = chosen.repeat_interleave(8, -1) & torch.ones(L, L, dtype=torch.bool, device=device).tril()
         dense, _ = scaled_dot_product_attention(q, k_slc.repeat_interleave(2, 1), v_slc.repeat_interleave(2, 1),
                                                 mask=dense_mask.repeat_interleave(2, 1))
         output = model(x)
     error = (out["slc"] - dense).abs().max().item()
-    print(f"a random layer, 40 tokens, 4 query heads in 2 groups, l' = 8, n = 4: blocks chosen for the last query "
+    print(f"a random layer, {L} tokens, 4 query heads in 2 groups, l' = 8, n = 4: blocks chosen for the last query "
           f"(group 0): {sorted(out['indices'][0, 0, -1].tolist())}")
     print(f"selected branch vs dense attention under the chosen blocks' mask, float64: max |difference| {error:.1e} "
           f"(tolerance 1e-12); output {tuple(output.shape)}")

@@ -72,6 +72,7 @@ names, sizes = zip(*result["cache_elements"].items())
 figure, axis = plt.subplots(figsize=(4.8, 2.6))
 axis.bar(names, sizes)
 axis.set_yscale("log")
+axis.set_ylim(top=3 * max(sizes))                                  # room for the labels
 axis.set_ylabel("numbers per token and layer")
 axis.set_title("KV cache: 128 heads of size 128")
 for position, size in enumerate(sizes):

@@ -60,13 +60,13 @@ assert result["error"] < 1e-12
 # %% [markdown]
 # ## What each query reads
 #
-# The same random layer (40 tokens, compression blocks of 4 every 2 tokens, selection blocks of 8,
+# The same random layer (96 tokens, compression blocks of 4 every 2 tokens, selection blocks of 8,
 # 4 of them chosen, a window of 6): for every query (row), the keys (columns) each branch lets it
 # read, for the first key-value group. The selected blocks change from query to query, following the
 # compressed scores; the forced first and local blocks make the left column and the diagonal band.
 
 # %%
-L, block, stride, select_block, window = 40, 4, 2, 8, 6
+L, block, stride, select_block, window = 96, 4, 2, 8, 6
 rows, keys = torch.arange(L)[:, None], torch.arange(L)[None, :]
 starts = mechanism.block_starts(L, block, stride)
 finished = (starts[None, :] + block - 1 <= rows)                                  # (L, C): block summaries
@@ -81,7 +81,7 @@ for axis, (title, mask) in zip(axes, [("compressed", compressed), ("selected", s
     axis.set_title(title)
     axis.set_xlabel("key")
 axes[0].set_ylabel("query")
-show_figure("Three 40 by 40 masks of which keys each query reads. Compressed: blocks summarised once they are "
+show_figure("Three 96 by 96 masks of which keys each query reads. Compressed: blocks summarised once they are "
             "complete, covering nearly the whole past. Selected: a few blocks of eight keys per query, always "
-            "the first block and the blocks on the diagonal, plus blocks that vary from query to query. "
+            "the first block and the two on the diagonal, plus one more that varies from query to query. "
             "Sliding window: a narrow band of six keys along the diagonal.")

@@ -190,5 +190,5 @@ def test_the_future_does_not_change_the_past(device):
 
 def test_demo_runs_and_agrees(device):
     result = demo(device)
-    assert result["error"] < 1e-12 and result["output_shape"] == (1, 40, 32)
+    assert result["error"] < 1e-12 and result["output_shape"] == (1, 96, 32)
     assert result["reads"][65536] == (65536 - 32) // 16 + 1 + 16 * 64 + 512
