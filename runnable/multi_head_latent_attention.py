@@ -34,6 +34,7 @@ Differences from the paper:
 - No RMSNorm on the latents c^KV and c^Q (the released model normalises them; the norm acts before
   the up-projections, so it would not change the absorption).
 - The demo and tests use small sizes; DeepSeek-V2's own sizes appear only in the cache arithmetic.
+  The query latent d_c' defaults to d_c here (DeepSeek-V2 takes 1536, three times its d_c of 512).
 - The absorbed path keeps W^UK and W^UQ folded into one (d_c × d_c') matrix per head and
   W^O·W^UV into one (d_model × d_c) matrix per head; a fast kernel would choose the association
   order by cost. No mixture-of-experts layers, only the attention.

@@ -20,9 +20,9 @@ learned gate mixes what the branches return:
   branches are not taken over by them.
 
 Each branch has keys and values of its own (three key and three value projections), as the paper
-prescribes against shortcut learning between branches. Per query, the three sets hold about
-t/d + n·l' + w keys, fixed in n and w as t grows. The paper's sizes: l = 32, d = 16, l' = 64,
-n = 16, w = 512.
+prescribes against shortcut learning between branches. Per query the three sets hold at most
+⌊(t − l)/d⌋ + 1 + n·l' + w keys, of which only the compressed part grows with t. The paper's sizes:
+l = 32, d = 16, l' = 64, n = 16, w = 512.
 
 Differences from the paper:
 - φ is a learned position embedding added inside the block, mean pooling and one linear map (the
