@@ -163,3 +163,18 @@ def test_entry_titles_stay_text(kb):
     hostile = replace(kb, entries={**kb.entries, entry.id: replace(entry, title="<script>alert(1)</script>")})
     html = render(thread_timeline(hostile, "vision"))
     assert "<script>" not in html and "&lt;script&gt;" in html
+
+
+def test_cache_mask_figure_fills_the_modules_masks():
+    from runnable.attention_sinks import cache_layout
+    from runnable.sliding_window_attention import window_mask
+    from scripts.figures.masks import CELL, GAP, LEFT, TOP
+    diagram = drawn("cache-masks")
+    n = 16
+    assert torch.equal(on_cells(diagram, LEFT, TOP, CELL, n, n), window_mask(n, n, 4))
+    sinks = on_cells(diagram, LEFT + CELL * n + GAP, TOP, CELL, n, n)
+    assert torch.equal(sinks, cache_layout(n, 2, 6)[0])
+    assert not torch.equal(sinks, window_mask(n, n, 4)), "negative control: the sinks add columns"
+    selected = on_cells(diagram, LEFT + 2 * (CELL * n + GAP), TOP, CELL, n, n)
+    assert selected[:, :4].tril().equal(torch.ones(n, 4, dtype=torch.bool).tril()), "the first block is always read"
+    assert not (selected & ~torch.ones(n, n, dtype=torch.bool).tril()).any(), "nothing after the query"

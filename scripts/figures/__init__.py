@@ -27,6 +27,7 @@ FROM_MODULES = {
     "alignment-matrix": ("alignment", "alignment_matrix"),
     "attention-masks": ("masks", "attention_masks"),
     "sparse-masks": ("masks", "sparse_masks"),
+    "cache-masks": ("masks", "cache_masks"),
     "flash-tiles": ("flash_tiles", "flash_tiles"),
     "fast-weights-linear-attention": ("fast_weights", "fast_weights_figure"),
     "transformer-block": ("transformer_block", "transformer_block_figure"),

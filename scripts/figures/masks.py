@@ -61,3 +61,34 @@ def sparse_masks(seed: int = 0) -> Diagram:
                  "image (row and column of each pixel, one pass), and Reformer's LSH attention (4 buckets, chunks "
                  "of 4) on random vectors. Filled cells are the pairs each module computes."),
         source_href="mechanisms/criss-cross-attention/", source_label="From the criss-cross attention page.")
+
+
+def cache_masks(seed: int = 0) -> Diagram:
+    """What a decoder keeps or reads of its past: a sliding window, sinks beside a window, and the
+    blocks native sparse attention selects."""
+    from runnable.attention_sinks import cache_layout
+    from runnable.native_sparse_attention import select_blocks
+    from runnable.sliding_window_attention import window_mask
+
+    n, window, sinks, block = 16, 4, 2, 4
+    sliding = window_mask(n, n, window)
+    with_sinks, _ = cache_layout(n, sinks, window + sinks)
+    generator = torch.Generator().manual_seed(seed)
+    scores = torch.rand(1, 1, n, n // block, generator=generator)
+    indices, valid = select_blocks(scores, block, num_selected=2, initial=1, local=1)
+    query = torch.arange(n)[:, None]
+    chosen = torch.zeros(n, n // block, dtype=torch.bool)
+    chosen.scatter_(1, indices[0, 0], valid[0, 0])
+    selected = chosen.repeat_interleave(block, dim=1) & (torch.arange(n)[None, :] <= query)
+    return mask_panels(
+        "cache-masks", [(f"window ({window})", sliding), (f"{sinks} sinks + window", with_sinks),
+                        ("selected blocks", selected)],
+        alt=(f"Three {n} by {n} grids of queries (rows) against earlier keys (columns). Sliding window: a diagonal "
+             f"band {window} cells wide. Sinks and window: the same band plus the first {sinks} columns, filled in "
+             f"every row. Selected blocks: for each query, whole blocks of {block} keys, the first block, the "
+             "query's own block and one more chosen by score, cut off at the query."),
+        caption=(f"Which earlier tokens a decoder reads, for {n} positions: Mistral's sliding window of {window}, "
+                 f"StreamingLLM's {sinks} attention sinks kept beside the window, and native sparse attention's "
+                 f"selected branch (blocks of {block}: the first, the local one and the top-scoring other, on random "
+                 "scores). Filled cells are the pairs each module computes."),
+        source_href="mechanisms/sliding-window-attention/", source_label="From the sliding-window attention page.")
