@@ -1,4 +1,4 @@
-"""Ten equivalences between attention mechanisms, each computed both ways on the same inputs.
+"""Twelve equivalences between attention mechanisms, each computed both ways on the same inputs.
 
 Each function below builds random inputs on a device, computes one mechanism in two forms that a
 derivation says are equal, and returns (left, right). The tests assert they agree within stated
@@ -14,6 +14,8 @@ tolerances on CPU and CUDA; the Equivalences page shows the derivations and the 
     multi-query attention         ≡ grouped-query attention with one group
     our multi-head attention      ≡ torch.nn.MultiheadAttention, weights copied
     our scaled dot-product        ≡ torch.nn.functional.scaled_dot_product_attention
+    scalar-decay SSM, recurrent   ≡ masked attention (L ∘ C Bᵀ) X           (Dao & Gu 2024)
+    1-semiseparable masked attn.  ≡ an SSM recurrence read off the mask      (Dao & Gu 2024)
 
 Differences from the paper:
 - None in the usual sense: this module checks identities between implementations, each derived in
@@ -36,6 +38,7 @@ from runnable.mlp_as_attention import naive_mlp_as_attention
 from runnable.multi_head_attention import MultiHeadAttention, heads_one_by_one, load_from_torch
 from runnable.nadaraya_watson import nadaraya_watson
 from runnable.scaled_dot_product_attention import causal_mask, scaled_dot_product_attention
+from runnable.state_space_duality import ssd_recurrent
 
 Pair = tuple[torch.Tensor, torch.Tensor]
 
@@ -144,6 +147,32 @@ def ours_vs_torch_sdpa(device, dtype, g) -> Pair:
     return scaled_dot_product_attention(q, k, v, mask=mask)[0], F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
 
 
+def ssm_recurrence_vs_masked_attention(device, dtype, g) -> Pair:
+    """Recurrence → matrix: h_t = a_t h_{t−1} + B_t x_tᵀ, y_t = h_tᵀ C_t, run step by step, against
+    Y = (L ∘ C Bᵀ) X with the mask built here from the same decays, L_ts = a_{s+1} ⋯ a_t for s ≤ t."""
+    x = _randn(2, 3, 29, 8, device=device, dtype=dtype, generator=g)
+    B, C = (_randn(2, 3, 29, 5, device=device, dtype=dtype, generator=g) for _ in range(2))
+    log_a = -torch.rand(2, 3, 29, generator=g, dtype=dtype).to(device)            # a_t in (e^{−1}, 1]
+    products = torch.ones(2, 3, 29, 29, dtype=dtype, device=device)
+    for r in range(1, 29):                                                        # multiply a_r into L_ts for s < r ≤ t
+        products[..., r:, :r] *= log_a[..., r, None, None].exp()
+    mask = products.tril()
+    return ssd_recurrent(x, log_a, B, C)[0], (mask * (C @ B.transpose(-1, -2))) @ x
+
+
+def masked_attention_vs_ssm_recurrence(device, dtype, g) -> Pair:
+    """Matrix → recurrence: causal linear attention (L ∘ Q Kᵀ) V under a 1-semiseparable mask
+    L_ts = e^{c_t − c_s} (any sequence c that does not increase) is the SSM with C = Q, B = K,
+    X = V and decays read off the mask's subdiagonal, a_t = L_{t,t−1}."""
+    q, k = (_randn(2, 3, 29, 6, device=device, dtype=dtype, generator=g) for _ in range(2))
+    v = _randn(2, 3, 29, 8, device=device, dtype=dtype, generator=g)
+    c = (-torch.rand(2, 3, 29, generator=g, dtype=dtype)).cumsum(-1).to(device)
+    mask = (c[..., :, None] - c[..., None, :]).exp().masked_fill(~causal_mask(29, 29, device), 0)
+    read_back = torch.diagonal(mask, offset=-1, dim1=-2, dim2=-1).log()           # log a_t, t = 1 … L−1
+    log_a = torch.cat([torch.zeros_like(read_back[..., :1]), read_back], -1)      # a_0 meets an empty state
+    return (mask * (q @ k.transpose(-1, -2))) @ v, ssd_recurrent(v, log_a, k, q)[0]
+
+
 EQUIVALENCES: dict[str, Callable] = {
     "fast weight programmer ≡ unnormalised linear attention": fast_weights_vs_linear_attention,
     "linear attention: parallel ≡ recurrent": linear_parallel_vs_recurrent,
@@ -155,6 +184,8 @@ EQUIVALENCES: dict[str, Callable] = {
     "multi-query ≡ grouped-query with one group": multi_query_vs_one_group,
     "ours ≡ nn.MultiheadAttention": ours_vs_torch_multihead,
     "ours ≡ F.scaled_dot_product_attention": ours_vs_torch_sdpa,
+    "SSM recurrence ≡ masked attention (L ∘ CBᵀ)X": ssm_recurrence_vs_masked_attention,
+    "semiseparable masked attention ≡ SSM recurrence": masked_attention_vs_ssm_recurrence,
 }
 # float64 leaves only rounding: a few ulps of the sums involved. float32 gaps grow with the
 # number of terms summed and with exp() of large scores, hence the looser bound.

@@ -24,8 +24,10 @@ ERAS = (
         "Soft alignment for translation, Neural Turing Machines, Memory Networks and attention over images."),
     Era("Attention is all you need", 2017, 2019,
         "Self-attention becomes the architecture: the Transformer, pretrained language models, graph and set attention."),
-    Era("Efficient attention", 2020, 9999,
+    Era("Efficient attention", 2020, 2022,
         "Linear, low-rank, hashed and IO-aware attention; modern Hopfield networks; attention at every scale."),
+    Era("Attention at inference scale", 2023, 9999,
+        "Key-value caches shared, paged, windowed and compressed; sparse attention trained in; linear attention returns as decaying and delta-rule recurrences."),
 )
 
 

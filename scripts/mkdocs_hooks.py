@@ -6,7 +6,8 @@
 - on_page_content: put the generated pages' HTML fragments in place; on a mechanism page, add
   "The implementation" and "Differences from the paper" (from its module) and the Family section,
   and list them in the page's table of contents.
-- on_page_markdown: fill the markers of hand-written pages; point "edit" at the entry file.
+- on_page_markdown: fill the markers of hand-written pages (figures among them, scripts/figures/);
+  point "edit" at the entry file.
 - on_page_context (before the search plugin indexes the page): description, KaTeX flag, and
   notebook code and outputs kept out of the index; on_post_build: the index as plain text.
 """
@@ -27,6 +28,7 @@ from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 from mkdocs.structure.toc import AnchorLink, get_toc  # noqa: E402
 
+from scripts.figures import PageContext, UnknownFigure, fill_figure_markers  # noqa: E402
 from scripts.pages.claims_page import nav_with_every_ledger  # noqa: E402
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
@@ -310,10 +312,15 @@ def on_page_markdown(markdown, page, config, files):
     uri = page.file.src_uri
     markdown = fill_repository_markers(markdown, Repository.of_config(config), Path(config["docs_dir"]),
                                        _state["mechanism_titles"])
+    try:  # <!-- atlas:figure NAME -->: figures drawn from the data and the modules (scripts/figures/)
+        markdown = fill_figure_markers(markdown, PageContext(_state["kb"], f"docs/{uri}", page.url))
+    except UnknownFigure as error:
+        raise Abort(f"\n{error}")
     for marker, render in MARKERS.items():
         if marker in markdown:
             markdown = markdown.replace(marker, render(_state["kb"]))
     if "<!-- atlas:" in markdown:
         unknown = markdown.split("<!-- atlas:", 1)[1].split("-->", 1)[0].strip()
-        raise Abort(f"docs/{uri}: unknown marker 'atlas:{unknown}' — known markers: {', '.join(MARKERS)}")
+        raise Abort(f"docs/{uri}: unknown marker 'atlas:{unknown}' — known markers: {', '.join(MARKERS)}, "
+                    "<!-- atlas:figure NAME -->")
     return markdown

@@ -108,7 +108,8 @@ CHECKED_CITES = {
         "2017-vaswani-attention-is-all-you-need", "2020-dosovitskiy-vision-transformer",
         "2017-wang-non-local-neural-networks", "2018-fu-danet-dual-attention", "2020-carion-detr-detection-transformer",
         "2020-choromanski-performer", "2019-raffel-t5-text-to-text", "2021-radford-clip"},
-    "1997-hochreiter-schmidhuber-long-short-term-memory": set(),
+    # Its Section 2 discusses the methods Bengio, Simard and Frasconi (1994) tried.
+    "1997-hochreiter-schmidhuber-long-short-term-memory": {"1994-bengio-long-term-dependencies"},
 }
 UNCHECKED = ["2014-vinyals-show-and-tell", "2015-chan-listen-attend-spell", "2015-kumar-dynamic-memory-networks",
              "2017-hu-squeeze-excitation-networks", "2018-woo-cbam-convolutional-block-attention",
@@ -125,3 +126,74 @@ def test_cites_of_added_works_are_the_checked_ones(kb):
     for citing in ("2014-sutskever-sequence-to-sequence", "2013-graves-generating-sequences"):
         cited = {r.target for r in kb.entries[citing].relations if r.type == "cites"}
         assert "1997-hochreiter-schmidhuber-long-short-term-memory" in cited, citing
+
+
+# Works added in issue 17 (the interpretability thread, attention in vision and control before 2014,
+# the encoder–decoder's length problem, Distill 2016): date of first public appearance, arXiv id
+# (where there is one) and number of authors, checked against the ACL Anthology, arXiv listings,
+# the publishers' records and the Transformer Circuits Thread.
+ISSUE_17_WORKS = [
+    ("1987-fukushima-selective-attention", EntryDate(1987), None, 1),
+    ("1990-schmidhuber-huber-fovea-trajectories", EntryDate(1990), None, 2),
+    ("1993-olshausen-dynamic-routing", EntryDate(1993), None, 3),
+    ("1994-bengio-long-term-dependencies", EntryDate(1994), None, 3),
+    ("2011-denil-learning-where-to-attend", EntryDate(2011, 9), "1109.3737", 4),
+    ("2014-cho-properties-encoder-decoder", EntryDate(2014, 9), "1409.1259", 4),
+    ("2016-olah-carter-augmented-rnns", EntryDate(2016, 9), None, 2),
+    ("2019-jain-wallace-attention-not-explanation", EntryDate(2019, 2), "1902.10186", 2),
+    ("2019-michel-sixteen-heads", EntryDate(2019, 5), "1905.10650", 3),
+    ("2019-serrano-smith-is-attention-interpretable", EntryDate(2019, 6), "1906.03731", 2),
+    ("2019-clark-what-does-bert-look-at", EntryDate(2019, 6), "1906.04341", 4),
+    ("2019-wiegreffe-pinter-not-not-explanation", EntryDate(2019, 8), "1908.04626", 2),
+    ("2021-elhage-transformer-circuits", EntryDate(2021, 12), None, 25),
+    # Published on the Transformer Circuits Thread in March 2022; arXiv 2209.11895 followed in September.
+    ("2022-olsson-induction-heads", EntryDate(2022, 3), "2209.11895", 26),
+]
+
+
+@pytest.mark.parametrize("entry_id, date, eprint, authors", ISSUE_17_WORKS, ids=[w[0] for w in ISSUE_17_WORKS])
+def test_issue_17_work_is_dated_and_recorded(kb, entry_id, date, eprint, authors):
+    test_added_work_is_dated_and_recorded(kb, entry_id, date, eprint, authors)
+
+
+# Their `cites`, from the reference lists that were read: Distill's from the dt-cite keys of its
+# repository (distillpub/post--augmented-rnns), the others from their introductions as published.
+ISSUE_17_CITES = {
+    "2016-olah-carter-augmented-rnns": {
+        "2014-graves-neural-turing-machines", "2014-bahdanau-align-and-translate", "2015-chan-listen-attend-spell",
+        "2015-xu-show-attend-tell", "2014-weston-memory-networks", "2015-kumar-dynamic-memory-networks",
+        "2015-grefenstette-transduce-unbounded-memory", "2015-vinyals-pointer-networks"},
+    "2014-cho-properties-encoder-decoder": {
+        "2014-cho-encoder-decoder", "2013-kalchbrenner-recurrent-continuous-translation",
+        "2014-sutskever-sequence-to-sequence"},
+    "2011-denil-learning-where-to-attend": {"2010-larochelle-hinton-foveal-glimpses", "1993-olshausen-dynamic-routing"},
+    "2019-jain-wallace-attention-not-explanation": {"2014-bahdanau-align-and-translate"},
+    "2019-wiegreffe-pinter-not-not-explanation": {
+        "2014-bahdanau-align-and-translate", "2019-jain-wallace-attention-not-explanation"},
+    "2019-serrano-smith-is-attention-interpretable": {
+        "2014-bahdanau-align-and-translate", "2015-luong-effective-attention", "2017-vaswani-attention-is-all-you-need"},
+    "2019-clark-what-does-bert-look-at": {
+        "2014-bahdanau-align-and-translate", "2017-vaswani-attention-is-all-you-need", "2018-devlin-bert",
+        "2018-radford-gpt-generative-pretraining"},
+    "2019-michel-sixteen-heads": {"2017-vaswani-attention-is-all-you-need", "2018-devlin-bert"},
+    # No reference list was read for these, so they carry no cites.
+    "1987-fukushima-selective-attention": set(), "1990-schmidhuber-huber-fovea-trajectories": set(),
+    "1993-olshausen-dynamic-routing": set(), "1994-bengio-long-term-dependencies": set(),
+    "2021-elhage-transformer-circuits": set(), "2022-olsson-induction-heads": set(),
+}
+
+
+def test_cites_of_issue_17_works_are_the_checked_ones(kb):
+    for entry_id, expected in ISSUE_17_CITES.items():
+        assert {r.target for r in kb.entries[entry_id].relations if r.type == "cites"} == expected, entry_id
+    bahdanau = {r.target for r in kb.entries["2014-bahdanau-align-and-translate"].relations if r.type == "cites"}
+    assert "2014-cho-properties-encoder-decoder" in bahdanau, "Bahdanau et al. cite Cho et al. (2014b)"
+
+
+def test_the_explanation_debate_is_recorded_as_a_dispute(kb):
+    reply = kb.entries["2019-wiegreffe-pinter-not-not-explanation"]
+    assert ("disputes", "2019-jain-wallace-attention-not-explanation") in {(r.type, r.target) for r in reply.relations}
+    assert {e.id for e in kb.entries.values() if e.thread == "interpretability"} >= {
+        "2019-jain-wallace-attention-not-explanation", "2019-wiegreffe-pinter-not-not-explanation",
+        "2019-serrano-smith-is-attention-interpretable", "2019-clark-what-does-bert-look-at",
+        "2019-michel-sixteen-heads", "2021-elhage-transformer-circuits", "2022-olsson-induction-heads"}

@@ -174,3 +174,35 @@ check("ours ≡ nn.MultiheadAttention")
 
 # %%
 check("ours ≡ F.scaled_dot_product_attention")
+
+# %% [markdown]
+# ## 11. A scalar-decay state-space model is masked attention
+#
+# A selective state-space model with one decay per step, as in Mamba-2, updates a matrix state and
+# reads it out:
+#
+# $$h_t = a_t\, h_{t-1} + B_t x_t^\top, \qquad y_t = h_t^\top C_t
+#   = \sum_{s \le t} (a_{s+1} \cdots a_t)\, (C_t^\top B_s)\, x_s .$$
+#
+# Collect the products of decays in a lower-triangular matrix $L_{ts} = a_{s+1}\cdots a_t$ and the
+# sum is one masked product, $Y = (L \circ C B^\top)\, X$: causal linear attention with queries $C$,
+# keys $B$, values $X$ and the mask $L$. This direction runs the recurrence step by step on one side
+# and, on the other, builds $L$ from the same decays and multiplies
+# ([state-space duality](../state-space-duality/); Dao and Gu, 2024).
+
+# %%
+check("SSM recurrence ≡ masked attention (L ∘ CBᵀ)X")
+
+# %% [markdown]
+# ## 12. Masked attention with a semiseparable mask is a state-space model
+#
+# The other direction starts from attention. Take causal linear attention $(L \circ QK^\top)V$ under
+# a mask with $L_{ts} = e^{c_t - c_s}$ for $s \le t$, where $c$ never increases. Every block of such
+# a mask below the diagonal has rank one (it is $e^{c_t}$ times $e^{-c_s}$); such masks are called
+# 1-semiseparable. Neighbouring entries give the decays, $a_t = L_{t,t-1} = e^{c_t - c_{t-1}}$, and
+# then $L_{ts} = a_{s+1}\cdots a_t$ holds for every pair, so the attention is the recurrence of
+# section 11 with $C = Q$, $B = K$ and $X = V$. This side reads the decays off the mask's subdiagonal,
+# nothing else, and runs the recurrence.
+
+# %%
+check("semiseparable masked attention ≡ SSM recurrence")

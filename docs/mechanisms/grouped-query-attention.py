@@ -54,17 +54,38 @@
 
 # %%
 from _setup import heatmap, show_figure
+# (imported before the page's own module, so that the self-contained notebook defines this page's names last)
+import runnable.multi_head_latent_attention as latent
 import runnable.grouped_query_attention as mechanism
 import matplotlib.pyplot as plt
 
 result = mechanism.demo("cpu")
 assert all(error < 1e-5 for error in result["errors"].values())
-names, sizes = zip(*result["cache_bytes_per_token"].items())
+
+# %% [markdown]
+# [Multi-head latent attention](../multi-head-latent-attention/) (DeepSeek-V2) takes another route
+# to a small cache: each token stores one low-rank latent of $d_c$ numbers plus a shared rotary key of
+# $d_R$ numbers, and every head rebuilds its own key and value from the latent. At the same size, with
+# DeepSeek-V2's ratios $d_c = 4 d_h$ and $d_R = d_h / 2$, its row joins the table, computed by that
+# page's module:
+
+# %%
+layers, H, d_head, bytes_per_number = 32, 32, 128, 2
+d_c, d_R = latent.deepseek_v2_ranks(d_head)
+per_layer = latent.cache_elements_per_token(H, d_head, 8, d_c, d_R)
+cache = dict(result["cache_bytes_per_token"])
+cache["MLA"] = per_layer["MLA"] * layers * bytes_per_number
+assert all(cache[name] == per_layer[name] * layers * bytes_per_number for name in ["MHA", "GQA-8", "MQA"])
+print(f"{'':>6}  numbers per token and layer   KiB per token ({layers} layers, 16-bit)")
+for name, size in cache.items():
+    print(f"{name:>6}  {per_layer[name]:>27}   {size / 1024:>10g}")
+names, sizes = zip(*cache.items())
 figure, axis = plt.subplots(figsize=(4.5, 2.6))
 axis.bar(names, [s / 1024 for s in sizes])
 axis.set_ylabel("KiB per token")
-axis.set_title("KV cache per token: H / H_kv times smaller")
-show_figure("Bar chart of the key-value cache in KiB per token for multi-head, grouped-query and multi-query attention.")
+axis.set_title("KV cache per token")
+show_figure("Bar chart of the key-value cache in KiB per token for multi-head, grouped-query (8 groups), "
+            "multi-query and multi-head latent attention: 512, 128, 16 and 36 KiB.")
 
 # %% [markdown]
 # ## Mean-pooling a multi-head layer

@@ -8,10 +8,12 @@ from scripts.model import BibRecord, Entry, KnowledgeBase, Person
 from scripts.schema_messages import load_schema
 from scripts.text import escape_html
 
-# Twelve hues at one middle luminance, so that each has at least 4:1 contrast on both the light
-# (#fff) and the dark (Material's slate, #1e2029) background; tests/test_site_quality.py checks it.
+# One hue per thread at one middle luminance, so that each has at least 4:1 contrast on both the
+# light (#fff) and the dark (Material's slate, #1e2029) background; tests/test_site_quality.py checks it.
 _PALETTE = ("#B96C00", "#D149A4", "#009161", "#8C8000", "#3B79F5", "#E7430C",
-            "#088C98", "#AD5AD6", "#E93864", "#419019", "#7F7F7F", "#1183D4")
+            "#088C98", "#AD5AD6", "#E93864", "#419019", "#7F7F7F", "#1183D4",
+            "#A07560",  # interpretability
+            "#7A6FE0")  # inference
 
 RELATION_OUT = {"cites": "cites", "influenced": "influenced by", "independent": "independent of",
                 "equivalent": "equivalent to", "extends": "extends", "disputes": "disputes"}

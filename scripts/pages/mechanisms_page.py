@@ -5,11 +5,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
 from scripts.mechanisms import module_exists, module_name, notebook_sources
 from scripts.model import Entry, KnowledgeBase
 from scripts.pages.common import RELATION_OUT, thread_label, threads
 from scripts.pages.builder import GeneratedPage, PageBuilder
 from scripts.text import escape_html
+
+_TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).resolve().parent.parent / "templates"),
+                         autoescape=select_autoescape(["html"]))
 
 _TITLE = re.compile(r"^# # (.+)$", re.M)
 
@@ -66,15 +71,13 @@ def render_mechanisms_page(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, 
 
 def notebook_header_html(kb: KnowledgeBase, slug: str, has_module: bool, essay: str | None = None) -> str:
     """The line under a mechanism page's title: the timeline entries it implements (from their
-    `runnable` fields, so the link back is generated, never written by hand) and its thread's
-    essay. The ways to run it follow in the "Run it" box (scripts/pages/run_it.py)."""
+    `runnable` fields, so the link back is generated, never written by hand), its thread's essay,
+    and the Notation page, whose symbols every page shares. The ways to run it follow in the
+    "Run it" box (scripts/pages/run_it.py)."""
     entries = implementing(kb, slug)
-    if not entries:
-        return ""
-    works = ", ".join(f'<a href="../../entries/{e.id}/">{escape_html(e.title)}</a> ({e.date.year})' for e in entries)
-    read = (f' Its thread: <a href="../../{essay}">the {escape_html(thread_label(entries[0].thread).lower())} essay</a>.'
-            if essay else "")
-    return f'<p class="atlas-implements">Implements, from the timeline: {works}.{read}</p>'
+    return _TEMPLATES.get_template("mechanism_header.html").render(
+        entries=entries, essay=essay,
+        thread=thread_label(entries[0].thread).lower() if entries else None)
 
 
 @dataclass(frozen=True)

@@ -121,3 +121,73 @@ def test_ntm_shifts_are_minus_one_zero_plus_one_and_gamma_at_least_one():
     # γ = 1 + softplus(−50) ≈ 1, g ≈ 0 and s uniform: w is w_prev smoothed by the three shifts, not sharpened.
     smoothed = (w_before.roll(-1) + w_before + w_before.roll(1)) / 3
     torch.testing.assert_close(w, smoothed / smoothed.sum(), atol=1e-6, rtol=1e-6)
+
+
+def test_alibi_slopes_for_8_heads_are_powers_of_one_half():
+    """Press, Smith & Lewis (2021), section 3: for 8 heads the slopes are 1/2¹, 1/2², …, 1/2⁸."""
+    from runnable.alibi import alibi_slopes
+
+    assert alibi_slopes(8) == [1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64, 1 / 128, 1 / 256]
+    assert alibi_slopes(16)[:2] == pytest.approx([2 ** -0.5, 2 ** -1.0], rel=1e-12)   # 16 heads: start and ratio 2^(−1/2)
+
+
+def test_streaming_llm_keeps_four_sink_tokens():
+    """Xiao et al. (2023), section 3.2: StreamingLLM keeps four initial tokens as attention sinks."""
+    import inspect
+
+    from runnable.attention_sinks import compare_policies
+
+    assert inspect.signature(compare_policies).parameters["n_sink"].default == 4
+
+
+def test_gla_gate_temperature_is_16():
+    """Yang et al. (2023), the GLA gate: α_t = σ(x_t W_α¹ W_α² + b_α)^{1/τ} with τ = 16."""
+    from runnable.gated_linear_attention import gate_log_decay
+
+    z = torch.linspace(-6, 6, 13, dtype=torch.float64)
+    torch.testing.assert_close(gate_log_decay(z).exp(), torch.sigmoid(z) ** (1 / 16), **EXACT)
+
+
+def test_retnet_head_decays_are_one_minus_two_to_the_minus_five_minus_h():
+    """Sun et al. (2023), multi-scale retention: γ = 1 − 2^{−5−arange(0, h)}, one per head."""
+    from runnable.retention import head_decays
+
+    expected = torch.tensor([1 - 1 / 32, 1 - 1 / 64, 1 - 1 / 128, 1 - 1 / 256], dtype=torch.float64)
+    torch.testing.assert_close(head_decays(4), expected, **EXACT)
+
+
+def test_mla_latent_is_four_head_sizes_and_rope_part_half_a_head():
+    """DeepSeek-V2 (2024), section 2.1, the key-value cache comparison (Table 1): d_c = 4·d_h and
+    d_h^R = d_h / 2, so MLA caches (d_c + d_h^R) = 4.5·d_h numbers per token and layer."""
+    from runnable.multi_head_latent_attention import MultiHeadLatentAttention, deepseek_v2_ranks
+
+    assert deepseek_v2_ranks(128) == (512, 64)
+    model = MultiHeadLatentAttention(d_model=64, num_heads=2, d_head=32)
+    assert (model.kv_rank, model.rope_dim) == (4 * 32, 32 // 2)
+    cache = model.compress(torch.randn(1, 3, 64), torch.arange(3))
+    assert cache.shape[-1] == 4.5 * 32
+
+
+def test_differential_lambda_init_is_0_8_minus_0_6_exp_of_minus_0_3_times_l_minus_1():
+    """Ye et al. (2024), Differential Transformer, sections 2.1 and 2.2: λ_init = 0.8 − 0.6·exp(−0.3·(l − 1)),
+    l the layer index from 1; the heads are scaled by (1 − λ_init) after their normalisation."""
+    from runnable.differential_attention import DifferentialAttention, lambda_init
+
+    for layer in (1, 2, 5, 12, 40):
+        assert lambda_init(layer) == pytest.approx(0.8 - 0.6 * math.exp(-0.3 * (layer - 1)), abs=1e-15)
+    assert lambda_init(1) == pytest.approx(0.2, abs=1e-15)
+    assert DifferentialAttention(16, 2, layer=3).lambda_init == pytest.approx(0.8 - 0.6 * math.exp(-0.6), abs=1e-15)
+
+
+def test_nsa_sizes_are_the_papers():
+    """Yuan et al. (2025), Native Sparse Attention, section 4.1: compression block l = 32, stride d = 16,
+    selection block l' = 64, n = 16 selected blocks (the 1 initial and 2 local blocks always among
+    them), sliding window w = 512."""
+    import inspect
+
+    from runnable.native_sparse_attention import NativeSparseAttention
+
+    defaults = {name: p.default for name, p in inspect.signature(NativeSparseAttention).parameters.items()
+                if p.default is not inspect.Parameter.empty}
+    assert defaults == {"block": 32, "stride": 16, "select_block": 64, "num_selected": 16, "window": 512,
+                        "initial_blocks": 1, "local_blocks": 2}
