@@ -33,7 +33,7 @@
 # and the two blocks nearest the query are always kept), and the query attends to every original
 # key inside them, at full resolution.
 #
-# **Sliding window.** The last $w$ keys, as in [sliding-window attention](sliding-window-attention.ipynb).
+# **Sliding window.** The last $w$ keys, as in [sliding-window attention](../sliding-window-attention/).
 # The authors give local context its own branch because local patterns are learned quickly and
 # would otherwise dominate the other two. Each branch also has its own key and value projections.
 #
