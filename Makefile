@@ -58,7 +58,7 @@ bench-attention: setup-test  ## time and peak memory of attention against length
 fields: setup  ## rewrite the field reference in CONTRIBUTING.md from timeline/schema.json
 	$(BIN)/python -m scripts.field_reference --write CONTRIBUTING.md
 
-bench: setup-test  ## benchmarks: validation, cost per entry page, the preview loop, the pages in Chromium, rebuild after one edit, demos, Lighthouse on site/
+bench: setup-test  ## benchmarks: validation, cost per entry page, the preview loop, the pages in Chromium, rebuild after one edit, demos, Lighthouse on site/, make test's wall time
 	$(BIN)/python -m scripts.bench_build
 	$(BIN)/python -m scripts.bench_preview
 	$(BIN)/python -m scripts.bench_pages
@@ -66,6 +66,7 @@ bench: setup-test  ## benchmarks: validation, cost per entry page, the preview l
 	$(BIN)/python -m scripts.bench_demos
 	$(MAKE) build
 	$(BIN)/python -m scripts.bench_lighthouse
+	$(BIN)/python -m scripts.bench_test
 
 bench-demos: setup-test  ## each terminal demo's median time against its 10 s budget
 	$(BIN)/python -m scripts.bench_demos $(ARGS)
