@@ -117,6 +117,8 @@ def bare_site(n: int, destination: Path) -> Path:
         (docs / "pages" / f"page-{i:05d}.md").write_text(f"# Page {i}\n\n{sections}")
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     theme = config.split("\ntheme:")[1].split("\nplugins:")[0]
+    # The site's own template overrides (scripts/theme/) are ours, not Material's: a bare site has none.
+    theme = "\n".join(line for line in theme.splitlines() if not line.strip().startswith("custom_dir:"))
     extensions = config.split("\nmarkdown_extensions:")[1].split("\nextra_css:")[0]
     (destination / "mkdocs.yml").write_text(
         f"site_name: Bare\ndocs_dir: docs\ntheme:{theme}\nplugins: []\nmarkdown_extensions:{extensions}\n"
