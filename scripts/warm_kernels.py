@@ -194,6 +194,8 @@ def serve(path: str) -> None:
 # --- the build's side: start the zygote once, hand nbclient a manager that uses it ---
 
 _zygote = None
+# The import-time variables the zygote was started with: a kernel launched with other values is fresh.
+zygote_import_env: dict[str, str] = {}
 
 
 def available() -> bool:
@@ -220,6 +222,8 @@ def start(timeout_s: float = 600) -> None:
         zygote.kill()
         return  # the notebooks fall back to fresh kernels
     _zygote = zygote
+    global zygote_import_env
+    zygote_import_env = _import_time_env(os.environ)
     os.environ[SOCKET_ENV] = path
     owner = os.getpid()
 
