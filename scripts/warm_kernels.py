@@ -155,7 +155,7 @@ def serve(path: str) -> None:
     os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # as ipykernel sets it before any import
     for module in WARM_MODULES:
         importlib.import_module(module)
-    base_path = [entry for entry in sys.path[1:]]  # without this script's folder, like ipykernel_launcher
+    base_path = sys.path[1:]  # without this script's folder, like ipykernel_launcher
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped by the system
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)
@@ -204,7 +204,7 @@ def available() -> bool:
 
 def start(timeout_s: float = 600) -> None:
     """Start the zygote (once per process tree: forked workers inherit it through the environment)."""
-    global _zygote
+    global _zygote, zygote_import_env
     import atexit
     import select
     import subprocess
@@ -222,7 +222,6 @@ def start(timeout_s: float = 600) -> None:
         zygote.kill()
         return  # the notebooks fall back to fresh kernels
     _zygote = zygote
-    global zygote_import_env
     zygote_import_env = _import_time_env(os.environ)
     os.environ[SOCKET_ENV] = path
     owner = os.getpid()
