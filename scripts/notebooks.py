@@ -14,6 +14,8 @@ import os
 import shutil
 from pathlib import Path
 
+from scripts.cache_files import write_atomically
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / ".cache" / "notebooks"
 CELL_TIMEOUT_S = 120
@@ -157,9 +159,7 @@ def execute(source: Path, cache_dir: Path = CACHE) -> Path:
         except RuntimeError as error:  # the kernel did not start or died
             raise NotebookFailed(f"{os.path.relpath(source, ROOT)}: the kernel failed: {error}") from None
         _stable(notebook)
-        partial = target.with_suffix(".tmp")
-        nbformat.write(notebook, partial)
-        partial.replace(target)  # never leave a half-written notebook in the cache
+        write_atomically(target, lambda path: nbformat.write(notebook, path))
     for stale in cache_dir.glob(f"*/mechanisms/{source.stem}.ipynb"):
         if stale != target:  # a key names one notebook's inputs, so its folder holds only that notebook
             shutil.rmtree(stale.parents[1], ignore_errors=True)

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from scripts import warm_kernels
+from scripts.cache_files import remove_stale, write_atomically
 from scripts.notebooks import CACHE, CELL_TIMEOUT_S, KERNEL_STARTUP_TIMEOUT_S, NotebookFailed, device_name
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,19 +85,21 @@ def standalone_key(text: str) -> str:
 def executed_standalone(notebook, slug: str, cache_dir: Path = STANDALONE_CACHE) -> Path:
     """The executed self-contained notebook <cache>/<key>/<slug>.ipynb, run only when not cached."""
     import nbformat
+    from filelock import FileLock
 
     text = nbformat.writes(notebook)
     target = cache_dir / standalone_key(text) / f"{slug}.ipynb"
     if target.exists():
         return target
-    execute_isolated(notebook, f"the self-contained notebook for {slug}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".tmp")
-    nbformat.write(notebook, partial)
-    partial.replace(target)  # never a half-written notebook in the cache
-    for stale in cache_dir.glob(f"*/{slug}.ipynb"):
-        if stale != target:
-            stale.unlink()
+    # Two builds (or a build and the tests) that need this notebook: the second waits for the
+    # first's result instead of running it again beside it.
+    with FileLock(target.with_suffix(".lock")):
+        if target.exists():
+            return target
+        execute_isolated(notebook, f"the self-contained notebook for {slug}")
+        write_atomically(target, lambda path: nbformat.write(notebook, path))
+    remove_stale(cache_dir.glob(f"*/{slug}.ipynb"), keep=target)
     return target
 
 

@@ -242,18 +242,54 @@ def start(timeout_s: float = 600) -> None:
 
 def kernel_manager_class():
     """The KernelManager class for nbclient: kernels forked from the zygote where fork is
-    available (starting it on first use), else the standard python3 kernel."""
-    from jupyter_client import KernelManager
-
+    available (starting it on first use), else the standard python3 kernel; both talk to the
+    build over Unix sockets where they can."""
     start()
-    return _warm_kernel_manager() if os.environ.get(SOCKET_ENV) else KernelManager
+    return _warm_kernel_manager() if os.environ.get(SOCKET_ENV) else _local_kernel_manager()
+
+
+# A Unix socket's path must fit in sun_path (108 bytes on Linux, 104 on macOS); a kernel's
+# sockets are <temp dir>/atlas-kernel-<16 hex>-<n>, 32 bytes after the folder.
+_IPC_NAME_BYTES = 32
+_SUN_PATH_BYTES = 104
+
+
+def _local_kernel_manager():
+    """The standard manager, with the kernel's five channels on Unix sockets beside its connection
+    file rather than on TCP ports: a TCP port is picked by binding port 0 and letting it go, and
+    on a machine where other builds and test workers start kernels at the same moment another
+    process can take it first, and the kernel dies at start-up. (IPC also ends ipykernel's warning
+    that the channels are unencrypted TCP.) Where IPC is not available, TCP as before."""
+    import tempfile
+    import uuid
+
+    from jupyter_client import KernelManager
+    from traitlets import default
+
+    folder = tempfile.gettempdir()
+    if os.name != "posix" or len(os.fsencode(folder)) + _IPC_NAME_BYTES > _SUN_PATH_BYTES:
+        return KernelManager
+
+    class LocalKernelManager(KernelManager):
+        @default("transport")
+        def _transport_default(self) -> str:
+            return "ipc"
+
+        # The sockets' common prefix. jupyter_client's default is the connection file's name when
+        # one is set by then, and else "kernel-ipc", relative to whichever directory each side
+        # is in: kernels started from one folder would share it. A name of the manager's own,
+        # absolute, is the same for both sides and no one else's.
+        @default("ip")
+        def _ip_default(self) -> str:
+            return os.path.join(folder, f"atlas-kernel-{uuid.uuid4().hex[:16]}")
+
+    return LocalKernelManager
 
 
 def _warm_kernel_manager():
-    from jupyter_client import KernelManager
     from jupyter_client.kernelspec import KernelSpec
 
-    class WarmKernelManager(KernelManager):
+    class WarmKernelManager(_local_kernel_manager()):
         """The standard manager, launching this file's client instead of ipykernel_launcher."""
         @property
         def kernel_spec(self) -> KernelSpec:

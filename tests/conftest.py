@@ -36,6 +36,20 @@ def build_site(timeline: Path, bib: Path, site_dir: Path, env: dict | None = Non
                           cwd=ROOT, env=env, capture_output=True, text=True)
 
 
+def build_failure(result: "subprocess.CompletedProcess[str]", limit: int = 6000) -> str:
+    """Why a build failed, for an assertion message: mkdocs's own warnings and errors and any
+    traceback, not the INFO lines and the notebook kernels' chatter around them, which are long
+    enough to push the reason out of a truncated report."""
+    lines = (result.stdout + result.stderr).splitlines()
+    kept, in_traceback = [], False
+    for line in lines:
+        in_traceback = in_traceback or line.startswith("Traceback")
+        if in_traceback or (not line.startswith(("INFO", "[IPKernelApp]", "[I ", "[W ")) and line.strip()):
+            kept.append(line)
+    report = "\n".join(kept) or "\n".join(lines[-40:])
+    return f"the build exited with {result.returncode}:\n" + (report if len(report) <= limit else "…" + report[-limit:])
+
+
 def _session_dir(tmp_path_factory) -> Path:
     """A folder every pytest-xdist worker of this run shares (the parent of the workers' own)."""
     base = tmp_path_factory.getbasetemp()
@@ -77,7 +91,7 @@ def built_site(site_data, tmp_path_factory) -> Path:
     """One strict build of site_data per test run, shared by every worker that needs it."""
     def make(site: Path) -> None:
         result = build_site(site_data / "timeline", site_data / "bib", site)
-        assert result.returncode == 0, result.stdout + result.stderr
+        assert result.returncode == 0, build_failure(result)
 
     return _once_per_run(tmp_path_factory, "site", make)
 

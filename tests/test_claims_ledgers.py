@@ -8,7 +8,7 @@ from scripts.claims import GENERATED_PAGES
 from scripts.pages.claims_page import nav_with_every_ledger
 from scripts.site_pages import generate_pages
 from scripts.validate import Paths, load_knowledge_base
-from tests.conftest import ROOT, build_site, copy_data
+from tests.conftest import ROOT, build_failure, build_site, copy_data
 from tests.test_validate import problems_for
 
 LEDGER = """title: A second <ledger> & more
@@ -66,7 +66,7 @@ def test_a_second_ledger_builds_under_strict_and_is_in_the_nav(tmp_path):
     (data / "timeline" / "claims" / "second-ledger.yaml").write_text(LEDGER)
     site = tmp_path / "site"
     result = build_site(data / "timeline", data / "bib", site)
-    assert result.returncode == 0, "\n".join(line for line in (result.stdout + result.stderr).splitlines() if "INFO" not in line)[-3000:]
+    assert result.returncode == 0, build_failure(result)
     home = (site / "index.html").read_text(encoding="utf-8")
     for slug in ("who-named-attention", "second-ledger"):
         assert (site / slug / "index.html").exists()

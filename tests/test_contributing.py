@@ -9,7 +9,7 @@ import yaml
 
 from scripts.field_reference import field_reference
 from scripts.schema_messages import load_schema
-from tests.conftest import ROOT, build_site, copy_data
+from tests.conftest import ROOT, build_failure, build_site, copy_data
 
 # A plainly synthetic record: the test walks the contributor's path, it adds no history.
 NEW_RECORD = """
@@ -56,7 +56,7 @@ def test_contributor_scaffolds_fills_checks_and_builds(tmp_path):
 
     site = tmp_path / "site"
     built = build_site(data / "timeline", data / "bib", site)
-    assert built.returncode == 0, built.stdout + built.stderr
+    assert built.returncode == 0, build_failure(built)
     entry_id = path.stem
     page = (site / "entries" / entry_id / "index.html").read_text(encoding="utf-8")
     assert "A Synthetic Work for the Contributor Test" in page and "Journal of Test Fixtures" in page

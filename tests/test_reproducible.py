@@ -12,7 +12,7 @@ from pathlib import Path
 
 from scripts.notebooks import execute
 from scripts.reproducible import commit_time
-from tests.conftest import ROOT, build_site
+from tests.conftest import ROOT, build_failure, build_site
 
 # A page that runs a module, shows its source and draws a heatmap: torch output, Markdown and a PNG.
 NOTEBOOK = ROOT / "docs" / "mechanisms" / "diagonal-alignment.py"
@@ -37,7 +37,7 @@ def test_two_builds_give_byte_identical_sites(built_site, site_data, tmp_path):
     shutil.copytree(site_data, data)
     second = tmp_path / "site"
     result = build_site(data / "timeline", data / "bib", second, env={"PYTHONHASHSEED": "12345"})
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, build_failure(result)
     different = differences(built_site, second)
     gzip_headers = [(site / "sitemap.xml.gz").read_bytes()[:24] for site in (built_site, second)]
     assert not different, "\n".join(different[:40]) + f"\nsitemap.xml.gz headers: {gzip_headers}"

@@ -109,3 +109,20 @@ def test_a_killed_warm_kernel_leaves_no_process_behind():
         time.sleep(0.1)
     assert _gone(pid), f"kernel {pid} outlived its client"
 
+
+
+@pytest.mark.parametrize("manager_class", [warm_kernels._local_kernel_manager, _warm], ids=["fresh", "warm"])
+def test_kernels_started_at_once_from_one_folder_each_have_their_own_channels(manager_class):
+    """A kernel's channels are Unix sockets under a name of its manager's own, absolute. (TCP ports
+    picked by binding port 0 and letting go can be taken by another build's kernel starting at
+    the same moment; jupyter_client's IPC default name is relative and shared by a folder.)"""
+    from concurrent.futures import ThreadPoolExecutor
+
+    manager = manager_class()
+    managers = [manager(kernel_name="python3") for _ in range(3)]
+    assert {m.transport for m in managers} == {"ipc"}
+    assert all(os.path.isabs(m.ip) for m in managers) and len({m.ip for m in managers}) == 3
+    cells = ["import os; print(os.getpid() > 0, 6 * 7)"]
+    with ThreadPoolExecutor(3) as pool:
+        notebooks = list(pool.map(lambda _: _run(cells, manager, ROOT), range(3)))
+    assert [nb.cells[0].outputs[0]["text"] for nb in notebooks] == ["True 42\n"] * 3

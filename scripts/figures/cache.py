@@ -11,6 +11,7 @@ from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
 
+from scripts.cache_files import remove_stale, write_atomically
 from scripts.figures.diagram import Diagram, Shape
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,11 +50,8 @@ def cached_diagram(name: str, module: str, function: str, cache_dir: Path = CACH
     path = cache_dir / cache_key() / f"{name}.json"
     if path.exists():
         return _load(path)
-    for stale in cache_dir.glob(f"*/{name}.json"):  # drawn from inputs that have since changed
-        stale.unlink()
+    remove_stale(cache_dir.glob(f"*/{name}.json"), keep=path)  # drawn from inputs that have since changed
     drawn = getattr(importlib.import_module(f"scripts.figures.{module}"), function)()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    partial.write_text(json.dumps(asdict(drawn), ensure_ascii=False), encoding="utf-8")
-    partial.replace(path)  # a concurrent build never reads half a file
+    write_atomically(path, lambda partial: partial.write_text(json.dumps(asdict(drawn), ensure_ascii=False),
+                                                              encoding="utf-8"))
     return drawn
