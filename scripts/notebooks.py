@@ -105,11 +105,14 @@ def notebook_inputs(source: Path, root: Path = ROOT) -> list[Path]:
     return [source, *helpers, *sorted(module for module in modules if module.is_file()), *sorted(data)]
 
 
-def cache_key(source: Path, root: Path = ROOT, device: str | None = None) -> str:
+def cache_key(source: Path, root: Path = ROOT, device: str | None = None, more_inputs: tuple[Path, ...] = (),
+              salt: str = "") -> str:
+    """A digest of the notebook's inputs (notebook_inputs), any `more_inputs`, `salt`, torch's
+    version and the device."""
     import torch
 
-    digest = hashlib.sha256()
-    for path in notebook_inputs(source, root):
+    digest = hashlib.sha256(salt.encode() + b"\0")
+    for path in [*notebook_inputs(source, root), *more_inputs]:
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
         digest.update(name.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())

@@ -5,18 +5,18 @@ The sandbox: the kernel starts in a fresh temporary directory, with PYTHONPATH s
 holding only a `sitecustomize.py` that puts a finder at the head of `sys.meta_path` refusing those
 names (the editable install of this project would otherwise find `runnable` from anywhere) and
 drops the checkout's folders from `sys.path` (its .venv stays: that is the reader's Python). The executed notebook is cached under
-.cache/notebooks/standalone/, keyed by the generated notebook itself, the torch version and the
-device, so the build and the tests share one execution and an unchanged notebook never reruns."""
+.cache/notebooks/standalone/, keyed by what it is generated from (standalone_key), the torch
+version and the device, so the build and the tests share one execution, an unchanged notebook
+never reruns, and a rebuild finds it without generating it."""
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from pathlib import Path
 
 from scripts import warm_kernels
 from scripts.cache_files import remove_stale, write_atomically
-from scripts.notebooks import CACHE, CELL_TIMEOUT_S, KERNEL_STARTUP_TIMEOUT_S, NotebookFailed, device_name
+from scripts.notebooks import CACHE, CELL_TIMEOUT_S, KERNEL_STARTUP_TIMEOUT_S, NotebookFailed, cache_key
 
 ROOT = Path(__file__).resolve().parent.parent
 STANDALONE_CACHE = CACHE / "standalone"
@@ -74,21 +74,41 @@ def execute_isolated(notebook, name: str = "notebook") -> None:
             raise NotebookFailed(f"{name}: the kernel failed in the sandbox: {error}") from None
 
 
-def standalone_key(text: str) -> str:
-    import torch
-
-    digest = hashlib.sha256(text.encode())
-    digest.update(f"torch={torch.__version__};device={device_name()}".encode())
-    return digest.hexdigest()[:20]
+# The code that turns a page into its self-contained notebook and runs it: a change to either
+# changes every notebook.
+GENERATOR = (ROOT / "scripts" / "standalone_notebook.py", Path(__file__).resolve())
 
 
-def executed_standalone(notebook, slug: str, cache_dir: Path = STANDALONE_CACHE) -> Path:
-    """The executed self-contained notebook <cache>/<key>/<slug>.ipynb, run only when not cached."""
+def standalone_inputs(source: Path) -> tuple[Path, ...]:
+    """What a page's self-contained notebook is made of beyond what the page's own notebook
+    depends on (notebook_inputs: its source, the helpers, the runnable/ modules it imports,
+    transitively): the generator, and the whole results/ folder, which it may inline."""
+    results = source.parent / "results"
+    data = (tuple(sorted(p for p in results.iterdir() if p.is_file()))
+            if results.is_dir() and "results" in source.read_text(encoding="utf-8") else ())
+    return (*GENERATOR, *data)
+
+
+def standalone_key(source: Path, page_url: str, repo_url: str, root: Path = ROOT) -> str:
+    """The cache key of a page's executed self-contained notebook, from what it is made of (so a
+    cached one is found without generating it), the addresses written into it, torch's version
+    and the device."""
+    return cache_key(source, root, more_inputs=standalone_inputs(source), salt=f"{page_url}\0{repo_url}")
+
+
+def _standalone_path(source: Path, page_url: str, repo_url: str, cache_dir: Path) -> Path:
+    return cache_dir / standalone_key(source, page_url, repo_url) / f"{source.stem}.ipynb"
+
+
+def executed_standalone(source: Path, page_url: str, repo_url: str, cache_dir: Path = STANDALONE_CACHE) -> Path:
+    """The executed self-contained notebook <cache>/<key>/<slug>.ipynb for a page's jupytext
+    source, generated and run only when not cached."""
     import nbformat
     from filelock import FileLock
 
-    text = nbformat.writes(notebook)
-    target = cache_dir / standalone_key(text) / f"{slug}.ipynb"
+    from scripts.standalone_notebook import standalone_notebook
+
+    target = _standalone_path(source, page_url, repo_url, cache_dir)
     if target.exists():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -97,9 +117,10 @@ def executed_standalone(notebook, slug: str, cache_dir: Path = STANDALONE_CACHE)
     with FileLock(target.with_suffix(".lock")):
         if target.exists():
             return target
-        execute_isolated(notebook, f"the self-contained notebook for {slug}")
+        notebook = standalone_notebook(source, page_url, repo_url)
+        execute_isolated(notebook, f"the self-contained notebook for {source.stem}")
         write_atomically(target, lambda path: nbformat.write(notebook, path))
-    remove_stale(cache_dir.glob(f"*/{slug}.ipynb"), keep=target)
+    remove_stale(cache_dir.glob(f"*/{source.stem}.ipynb"), keep=target)
     return target
 
 
@@ -109,12 +130,19 @@ def standalone_notebooks(docs_dir: Path, site_url: str, repository) -> list[tupl
     from scripts.mechanisms import notebook_sources
     from scripts.parallel import parallel_map
     from scripts.repository import notebook_uri
-    from scripts.standalone_notebook import standalone_notebook
+
+    def page_url(source: Path) -> str:
+        return f"{site_url.rstrip('/')}/mechanisms/{source.stem}/"
 
     def build(source: Path) -> Path:
-        page_url = f"{site_url.rstrip('/')}/mechanisms/{source.stem}/"
-        return executed_standalone(standalone_notebook(source, page_url, repository.url), source.stem)
+        return executed_standalone(source, page_url(source), repository.url)
 
     sources = notebook_sources(docs_dir)
-    warm_kernels.start()  # before the workers fork: they share its kernels
-    return [(notebook_uri(s.stem), executed) for s, executed in zip(sources, parallel_map(build, sources, min_items=2))]
+    # Cache hits are looked up here, from the inputs' digest, so an unchanged rebuild neither
+    # generates a notebook nor starts the warm kernel process.
+    executed = {s: _standalone_path(s, page_url(s), repository.url, STANDALONE_CACHE) for s in sources}
+    missing = [s for s, path in executed.items() if not path.exists()]
+    if missing:
+        warm_kernels.start()  # before the workers fork: they share its kernels
+        executed.update(zip(missing, parallel_map(build, missing, min_items=2)))
+    return [(notebook_uri(s.stem), executed[s]) for s in sources]

@@ -174,3 +174,14 @@ def test_mechanism_pages_show_their_module_and_differences_in_the_table_of_conte
             family = html.split('id="family"', 1)[1]
             kin = re.findall(r'<li><a href="\.\./([a-z0-9-]+)/">', family)
             assert len(kin) == len(set(kin)), f"{slug}: a mechanism is listed twice in Family"
+
+
+def test_a_second_claims_ledger_builds_under_strict_and_is_in_the_nav(built_site):
+    """The shared test site is the project's data (its essays link to its entries and ledger) with
+    the hostile fixture, which adds a second ledger (tests/fixtures/hostile/timeline/claims/)."""
+    site = built_site
+    home = (site / "index.html").read_text(encoding="utf-8")
+    for slug in ("who-named-attention", "second-ledger"):
+        assert (site / slug / "index.html").exists()
+        assert f'href="{slug}/"' in home  # reachable from the nav
+    assert "A second &lt;ledger&gt; &amp; more" in home and "<ledger>" not in home

@@ -1,5 +1,6 @@
-"""Every claims ledger becomes a page in the nav, so a second ledger builds under --strict; a
-ledger whose file name would take another page's address is refused by the validator."""
+"""Every claims ledger becomes a page in the nav (the shared test site has a second one: see
+tests/test_build.py); a ledger whose file name would take another page's address is refused by
+the validator."""
 from __future__ import annotations
 
 import shutil
@@ -8,23 +9,10 @@ from scripts.claims import GENERATED_PAGES
 from scripts.pages.claims_page import nav_with_every_ledger
 from scripts.site_pages import generate_pages
 from scripts.validate import Paths, load_knowledge_base
-from tests.conftest import ROOT, build_failure, build_site, copy_data
+from tests.conftest import FIXTURES, ROOT
 from tests.test_validate import problems_for
 
-LEDGER = """title: A second <ledger> & more
-claims:
-  - id: cocktail
-    claim: Cherry named the cocktail party problem.
-    claimant: A reader
-    made_in: {note: a fixture}
-    evidence:
-      - stance: for
-        text: The paper's own title says so.
-        source: {bib: cherry1953some, locator: p. 975}
-    verdict: supported
-    reasoning: The title is the evidence.
-    entries: [1953-cherry-cocktail-party]
-"""
+LEDGER = (FIXTURES / "hostile" / "timeline" / "claims" / "second-ledger.yaml").read_text(encoding="utf-8")
 
 
 def _with_ledgers(root, *names):
@@ -59,16 +47,3 @@ def test_generated_top_level_pages_are_the_ones_ledgers_may_not_take(good_data):
     top = {uri.split("/")[0].removesuffix(".md") for uri in generate_pages(kb, ROOT / "docs")}
     assert top <= GENERATED_PAGES
 
-
-def test_a_second_ledger_builds_under_strict_and_is_in_the_nav(tmp_path):
-    """The project's data (its essays link to its entries and ledger) with a second ledger."""
-    data = copy_data(ROOT, tmp_path / "data")
-    (data / "timeline" / "claims" / "second-ledger.yaml").write_text(LEDGER)
-    site = tmp_path / "site"
-    result = build_site(data / "timeline", data / "bib", site)
-    assert result.returncode == 0, build_failure(result)
-    home = (site / "index.html").read_text(encoding="utf-8")
-    for slug in ("who-named-attention", "second-ledger"):
-        assert (site / slug / "index.html").exists()
-        assert f'href="{slug}/"' in home  # reachable from the nav
-    assert "A second &lt;ledger&gt; &amp; more" in home and "<ledger>" not in home

@@ -4,6 +4,7 @@ points at a notebook the deploy publishes, and addresses derived from `repo_url`
 from __future__ import annotations
 
 import ast
+import os
 import re
 from html import unescape
 import sys
@@ -16,11 +17,11 @@ import pytest
 import yaml
 
 from scripts.mechanisms import module_name, notebook_sources
-from scripts.notebooks import NotebookFailed
+from scripts.notebooks import NotebookFailed, notebook_inputs
 from scripts.repository import NOTEBOOKS_BRANCH, NOTEBOOKS_DIR, Repository
 from scripts.standalone_notebook import (clash_renames, dependency_order, inlined_module_source,
                                          split_at_definitions, standalone_notebook)
-from scripts.standalone_run import execute_isolated, executed_standalone
+from scripts.standalone_run import execute_isolated, executed_standalone, standalone_inputs, standalone_key
 from tests.conftest import ROOT
 
 DOCS = ROOT / "docs"
@@ -29,8 +30,13 @@ REPOSITORY = Repository(CONFIG["repo_url"])
 SOURCES = notebook_sources(DOCS)
 
 
+def _addresses(source: Path) -> tuple[str, str]:
+    """The page's address and the repository's, as the build writes them into the notebook."""
+    return f"{CONFIG['site_url']}mechanisms/{source.stem}/", REPOSITORY.url
+
+
 def _notebook(source: Path):
-    return standalone_notebook(source, f"{CONFIG['site_url']}mechanisms/{source.stem}/", REPOSITORY.url)
+    return standalone_notebook(source, *_addresses(source))
 
 
 def test_there_are_mechanism_notebooks():
@@ -53,7 +59,7 @@ def test_notebook_imports_nothing_from_the_repository(source):
 # cache (.cache/notebooks/standalone/): an unchanged notebook is not run again.
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)
 def test_notebook_runs_in_an_empty_directory_without_the_repository(source):
-    executed = nbformat.read(executed_standalone(_notebook(source), source.stem), as_version=4)
+    executed = nbformat.read(executed_standalone(source, *_addresses(source)), as_version=4)
     code = [c for c in executed.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code), "every code cell ran"
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
@@ -196,3 +202,34 @@ def test_only_the_source_display_calls_are_dropped():
     assert "show_source(mechanism)" not in code
     assert code.count("heatmap(") >= 3  # the definition and the page's figures
     assert "mechanism = sys.modules[__name__]" in code
+
+
+def test_the_standalone_cache_key_covers_every_file_the_generator_reads():
+    """The build finds a cached self-contained notebook by a digest of its inputs, without
+    generating it: every file generating one opens must be among those inputs, or an edit to it
+    would leave a stale download. (Checked on every page, by watching the `open` audit event.)"""
+    opened: list[str] = []
+    recording = []
+    sys.addaudithook(lambda event, args: opened.append(args[0]) if recording and event == "open" else None)
+    venv = ROOT / ".venv"
+    for source in SOURCES:
+        opened.clear()
+        recording.append(True)
+        try:
+            _notebook(source)
+        finally:
+            recording.clear()
+        read = {Path(path).resolve() for path in opened if isinstance(path, (str, bytes, os.PathLike))}
+        read = {path for path in read if path.is_file() and path.is_relative_to(ROOT) and not path.is_relative_to(venv)
+                and path.suffix != ".pyc"}
+        inputs = {path.resolve() for path in (*notebook_inputs(source), *standalone_inputs(source))}
+        assert read <= inputs, f"{source.name}: read but not in the key: {sorted(map(str, read - inputs))}"
+
+
+def test_the_standalone_cache_key_changes_with_the_addresses_written_into_the_notebook():
+    source = SOURCES[0]
+    page, repository = _addresses(source)
+    key = standalone_key(source, page, repository)
+    assert key == standalone_key(source, page, repository)
+    assert key != standalone_key(source, page + "moved/", repository)
+    assert key != standalone_key(source, page, repository + "-fork")
