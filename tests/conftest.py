@@ -78,10 +78,14 @@ def _once_per_run(tmp_path_factory, name: str, make) -> Path:
 
 @pytest.fixture(scope="session")
 def site_data(tmp_path_factory) -> Path:
-    """The project's own data with the hostile fixture added."""
+    """The project's own data with the hostile fixture added, and an entry made by the
+    contributor's path (scaffolded from a new record, filled in, checked)."""
+    from tests.contributor_path import add_contributor_entry
+
     def make(root: Path) -> None:
         copy_data(ROOT, root)
         copy_data(FIXTURES / "hostile", root)
+        add_contributor_entry(root)
 
     return _once_per_run(tmp_path_factory, "data", make)
 
@@ -120,10 +124,12 @@ def device(request):
 
 # The tests that use the built site: one worker takes them all, after its one build, and starts
 # with them (the longest unit of work), while the other workers take everything else, one test at
-# a time. (xdist's own "loadgroup" cannot do this under pytest 9.2: it marks groups by rewriting
+# a time. (Tests elsewhere that read the site, and the reproducibility test, whose own second
+# build is better run beside this chain than after it, come late in the other workers' order,
+# when the build is done.) (xdist's own "loadgroup" cannot do this under pytest 9.2: it marks groups by rewriting
 # node ids, which pytest 9.2 no longer reads — pytest-dev/pytest-xdist#1386.) The file lock in
 # _once_per_run keeps a test outside these files correct, only slower.
-SITE_TEST_FILES = ("tests/test_browser.py", "tests/test_build.py", "tests/test_reproducible.py")
+SITE_TEST_FILES = ("tests/test_browser.py", "tests/test_build.py")
 
 
 @pytest.hookimpl(optionalhook=True)
