@@ -169,13 +169,17 @@ def train_streaming_model(train_length: int = 31, steps: int = 400, vocab: int =
     return model.eval()
 
 
-def attention_on_first_token(model: TinyLanguageModel, tokens: Tensor, first_query: int) -> Tensor:
+def attention_on_first_token(model: TinyLanguageModel, tokens: Tensor, first_query: int,
+                             queries: Tensor | None = None) -> Tensor:
     """(layers, heads): the mean share of attention that queries first_query … L − 1 of a plain
-    pass over `tokens` (B, L) put on token 0."""
+    pass over `tokens` (B, L) put on token 0; only the queries where `queries` (B, L, bool) is
+    True, if given."""
     weights = []
     with torch.no_grad():
         streaming_forward(model, tokens, 0, tokens.shape[1], weights)
-    return torch.stack([w[:, :, first_query:, 0].mean((0, 2)) for w in weights])
+    selected = torch.ones_like(tokens, dtype=torch.bool) if queries is None else queries.clone()
+    selected[:, :first_query] = False
+    return torch.stack([(w[..., 0] * selected[:, None]).sum((0, 2)) / selected.sum() for w in weights])
 
 
 def token_losses(logits: Tensor, tokens: Tensor) -> Tensor:
@@ -205,7 +209,7 @@ def demo(device: torch.device | str = "cpu", seed: int = 0) -> dict:
         error = (streaming_forward(model, tokens, 4, 16) - stream_step_by_step(model, tokens, 4, 16)).abs().max().item()
     print(f"masked pass vs token-by-token caches (untrained model, 40 tokens): max |difference| = {error:.1e}")
     model = train_streaming_model(seed=seed).to(device)
-    tokens = stream(8, 159, 32, 4, torch.Generator().manual_seed(seed + 1)).to(device)
+    tokens = stream(32, 159, 32, 4, torch.Generator().manual_seed(seed + 1)).to(device)
     on_bos = attention_on_first_token(model, tokens[:, :32], first_query=16)
     print("share of attention on BOS, queries 16-31 of a 32-token sample (rows = layers, columns = heads):")
     print(on_bos.cpu().numpy().round(2))

@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from runnable.alibi import TinyLanguageModel
-from runnable.attention_sinks import (cache_layout, compare_policies, demo, recompute_logits, stream_step_by_step,
-                                      streaming_forward, trigger_copy_sequences)
+from runnable.attention_sinks import (attention_on_first_token, cache_layout, compare_policies, demo, recompute_logits,
+                                      stream_step_by_step, streaming_forward, trigger_copy_sequences)
 
 EXACT = dict(atol=1e-10, rtol=1e-10)   # float64 through two layers: the same sums in another order
 
@@ -106,8 +106,14 @@ def test_demo_runs_and_agrees(device):
 
 def test_the_trained_model_forms_a_sink(device):
     """Seed 0: at least one head sends over half its attention to BOS (an even spread over the 17
-    to 32 tokens a query at 16 … 31 sees would give it 1/17 or less)."""
-    assert demo_on(device.type)["on_bos"].max() > 0.5
+    to 32 tokens a query at 16 … 31 sees would give it 1/17 or less), and less than a tenth from
+    the queries that are triggers, where it has something to read."""
+    result = demo_on(device.type)
+    layer, head = divmod(result["on_bos"].argmax().item(), result["on_bos"].shape[1])
+    assert result["on_bos"][layer, head] > 0.5
+    sample = result["tokens"][:, :32]
+    from_triggers = attention_on_first_token(result["model"], sample, 16, sample < 4)
+    assert from_triggers[layer, head] < 0.1
 
 
 def test_evicting_the_sink_raises_the_loss_and_keeping_it_matches_recompute(device):
