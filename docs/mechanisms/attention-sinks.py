@@ -111,9 +111,10 @@ heatmap(on_bos.numpy(), xlabels=[f"head {h + 1}" for h in range(4)], ylabels=["l
 # %%
 sample = result["tokens"][:, :32]
 is_trigger = sample < 4                                      # trigger ids are 0 … 3; BOS is 32
+print(f"{'layer 1':<19}", " ".join(f"head {h + 1}" for h in range(4)))
 for label, queries in [("query is a trigger", is_trigger), ("any other query", ~is_trigger)]:
     share = mechanism.attention_on_first_token(result["model"], sample, 16, queries)[0]
-    print(f"{label:<19}", " ".join(f"{x:5.2f}" for x in share.tolist()))
+    print(f"{label:<19}", " ".join(f"{x:6.2f}" for x in share.tolist()))
 
 # %% [markdown]
 # ## Reading a long stream
@@ -142,8 +143,8 @@ show_figure("Line chart of next-token loss along a 160-token stream for three ca
 # %% [markdown]
 # ## What the tiny model shows and what it does not
 #
-# The sink forms, and it matters. In the first layer, heads send most of their attention to BOS
-# whenever the current token is not a trigger, and leave BOS when it is. Evict
+# The sink forms, and it matters. In the first layer, heads send a large share of their attention
+# to BOS whenever the current token is not a trigger, and leave BOS when it is. Evict
 # BOS, as the plain window does once the stream passes 32 tokens, and that parked weight lands on
 # recent tokens, so those heads' outputs no longer hold the near-constant value they read from BOS
 # but vary with whatever the recent tokens are. The loss rises above that of the uniform guess,
@@ -155,8 +156,8 @@ show_figure("Line chart of next-token loss along a 160-token stream for three ca
 # than the cache with sinks and worse than the uniform guess, and the cache with sinks within 0.02
 # of recompute.
 #
-# It is still a toy. Its sinks sit in the first layer, where the copying heads are; in large
-# models Xiao et al. find them in nearly every layer above the first two. How strong the sink gets
+# It is still a toy. Its sinks sit in the first layer, while in large models Xiao et al. find
+# them in nearly every layer above the first two. How strong the sink gets
 # depends on the training run: in our checks most other seeds give the same picture, but a run can
 # also end with a weak sink and no gap. And the task was chosen to leave the heads idle most of the
 # time, which a language model's heads are too, but for reasons far less simple.
