@@ -34,8 +34,9 @@ that; stream_step_by_step keeps real per-layer caches and evicts, and the tests 
 
 Differences from the paper:
 - The paper streams millions of tokens through Llama-2, MPT, Falcon and Pythia models; the page
-  trains a tiny two-layer ALiBi model for a few seconds on synthetic sequences, which is far too
-  small and too briefly trained to show what those models show (see the page).
+  trains a tiny two-layer ALiBi model for a few seconds on a synthetic stream made so that its
+  heads usually have nothing to read (trigger_copy_sequences). Its sinks form in the first layer,
+  not in the layers above the first two where the paper finds them in large models.
 - The cache keeps post-projection keys; with RoPE the paper caches keys before rotation and rotates
   them by their cache positions at each step, which ALiBi does not need.
 
@@ -51,7 +52,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from runnable._training import fit
-from runnable.alibi import TinyLanguageModel, second_order_sequences
+from runnable.alibi import TinyLanguageModel
 from runnable.multi_head_attention import MultiHeadAttention
 
 
@@ -136,26 +137,49 @@ def recompute_logits(model: TinyLanguageModel, tokens: Tensor, window: int) -> T
     return torch.cat([prefix, later], dim=1)
 
 
-def stream(batch: int, length: int, rule: Tensor, noise: float, generator: torch.Generator) -> Tensor:
-    """(batch, 1 + length): the BOS token (id = vocab), then the second-order sequences of alibi.py."""
-    bos = torch.full((batch, 1), rule.shape[0], dtype=torch.long)
-    return torch.cat([bos, second_order_sequences(batch, length, rule, noise, generator)], dim=1)
+def trigger_copy_sequences(batch: int, length: int, vocab: int, triggers: int, generator: torch.Generator) -> Tensor:
+    """(batch, length) tokens, each uniformly random, except that the token after a trigger (ids
+    0 … triggers − 1) repeats the token before the trigger. Only those repeats can be predicted, so
+    a head that reads the previous token is useful one token in vocab/triggers and has nothing to
+    read everywhere else."""
+    tokens = torch.randint(vocab, (batch, length), generator=generator)
+    for t in range(2, length):
+        tokens[:, t] = torch.where(tokens[:, t - 1] < triggers, tokens[:, t - 2], tokens[:, t])
+    return tokens
 
 
-def train_streaming_model(train_length: int = 31, steps: int = 120, vocab: int = 8, noise: float = 0.1,
-                          seed: int = 0) -> tuple[TinyLanguageModel, Tensor]:
-    """A two-layer ALiBi model trained on BOS + train_length tokens; returns it and the data's rule."""
-    rule = torch.randint(vocab, (vocab, vocab), generator=torch.Generator().manual_seed(seed))
+def stream(batch: int, length: int, vocab: int, triggers: int, generator: torch.Generator) -> Tensor:
+    """(batch, 1 + length): the BOS token (id = vocab), then trigger_copy_sequences."""
+    bos = torch.full((batch, 1), vocab, dtype=torch.long)
+    return torch.cat([bos, trigger_copy_sequences(batch, length, vocab, triggers, generator)], dim=1)
+
+
+def train_streaming_model(train_length: int = 31, steps: int = 400, vocab: int = 32, triggers: int = 4,
+                          seed: int = 0) -> TinyLanguageModel:
+    """A two-layer ALiBi model trained on BOS + train_length tokens of trigger_copy_sequences."""
     torch.manual_seed(seed)
     data = torch.Generator().manual_seed(seed)
     model = TinyLanguageModel(vocab + 1, layers=2)                      # the extra token is BOS
 
     def loss(m):
-        tokens = stream(16, train_length, rule, noise, data)
-        return F.cross_entropy(m(tokens)[:, 2:-1].flatten(0, 1), tokens[:, 3:].flatten())   # skip BOS → first two
+        tokens = stream(16, train_length, vocab, triggers, data)
+        return F.cross_entropy(m(tokens)[:, 1:-1].flatten(0, 1), tokens[:, 2:].flatten())   # skip BOS → first token
 
     fit(model, loss, steps, lambda step: 1e-2)
-    return model.eval(), rule
+    return model.eval()
+
+
+def attention_on_first_token(model: TinyLanguageModel, tokens: Tensor, first_query: int,
+                             queries: Tensor | None = None) -> Tensor:
+    """(layers, heads): the mean share of attention that queries first_query … L − 1 of a plain
+    pass over `tokens` (B, L) put on token 0; only the queries where `queries` (B, L, bool) is
+    True, if given."""
+    weights = []
+    with torch.no_grad():
+        streaming_forward(model, tokens, 0, tokens.shape[1], weights)
+    selected = torch.ones_like(tokens, dtype=torch.bool) if queries is None else queries.clone()
+    selected[:, :first_query] = False
+    return torch.stack([(w[..., 0] * selected[:, None]).sum((0, 2)) / selected.sum() for w in weights])
 
 
 def token_losses(logits: Tensor, tokens: Tensor) -> Tensor:
@@ -172,8 +196,9 @@ def compare_policies(model: TinyLanguageModel, tokens: Tensor, window: int, n_si
 
 
 def demo(device: torch.device | str = "cpu", seed: int = 0) -> dict:
-    """The cache layout; the masked pass against step-by-step decoding; a tiny model's loss on a
-    stream five times its training length under the three policies."""
+    """The cache layout; the masked pass against step-by-step decoding; a tiny model's share of
+    attention on BOS, and its loss on a stream five times its training length under the three
+    policies."""
     allowed, distance = cache_layout(10, 2, 5)
     print("who query t may read with 2 sinks and a cache of 5 (1 = in the cache):")
     print(allowed.int())
@@ -183,14 +208,19 @@ def demo(device: torch.device | str = "cpu", seed: int = 0) -> dict:
     with torch.no_grad():
         error = (streaming_forward(model, tokens, 4, 16) - stream_step_by_step(model, tokens, 4, 16)).abs().max().item()
     print(f"masked pass vs token-by-token caches (untrained model, 40 tokens): max |difference| = {error:.1e}")
-    model, rule = train_streaming_model(seed=seed)
-    model, tokens = model.to(device), stream(8, 159, rule, 0.1, torch.Generator().manual_seed(seed + 1)).to(device)
+    model = train_streaming_model(seed=seed).to(device)
+    tokens = stream(32, 159, 32, 4, torch.Generator().manual_seed(seed + 1)).to(device)
+    on_bos = attention_on_first_token(model, tokens[:, :32], first_query=16)
+    print("share of attention on BOS, queries 16-31 of a 32-token sample (rows = layers, columns = heads):")
+    print(on_bos.cpu().numpy().round(2))
     losses = compare_policies(model, tokens, window=32)
-    print("mean loss over tokens 48-159 of a 160-token stream, cache of 32 (trained on 32):")
+    print(f"mean loss over tokens 48-159 of a 160-token stream, cache of 32 (trained on 32; "
+          f"uniform guess log 32 = {math.log(32):.3f}):")
     for name, per_token in losses.items():
         print(f"  {name:<18} {per_token[48:].mean().item():.3f}")
     return {"error": error, "losses": {name: per_token[48:].mean().item() for name, per_token in losses.items()},
-            "per_token": losses, "model": model, "tokens": tokens}
+            "per_token": {name: per_token.cpu() for name, per_token in losses.items()}, "on_bos": on_bos.cpu(),
+            "model": model, "tokens": tokens}
 
 
 if __name__ == "__main__":

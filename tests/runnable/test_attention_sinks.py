@@ -1,14 +1,18 @@
 """StreamingLLM's cache: the layout against a loop from the paper's definition (first n_sink tokens
 plus the most recent, positions counted in the cache); the one-pass masked form against decoding
-token by token through per-layer caches that evict; the recompute baseline against fresh passes."""
+token by token through per-layer caches that evict; the recompute baseline against fresh passes;
+and the trained demo model: a real sink, and the loss jump when it is evicted."""
 from __future__ import annotations
+
+import functools
+import math
 
 import pytest
 import torch
 
 from runnable.alibi import TinyLanguageModel
-from runnable.attention_sinks import (cache_layout, compare_policies, demo, recompute_logits, stream_step_by_step,
-                                      streaming_forward)
+from runnable.attention_sinks import (attention_on_first_token, cache_layout, compare_policies, demo, recompute_logits,
+                                      stream_step_by_step, streaming_forward, trigger_copy_sequences)
 
 EXACT = dict(atol=1e-10, rtol=1e-10)   # float64 through two layers: the same sums in another order
 
@@ -79,7 +83,44 @@ def test_compare_policies_keeps_four_sinks_by_default(device):
     assert all(loss.shape == (29,) and torch.isfinite(loss).all() for loss in losses.values())
 
 
+def test_trigger_copy_sequences_repeat_the_token_before_each_trigger():
+    tokens = trigger_copy_sequences(64, 40, vocab=32, triggers=4, generator=torch.Generator().manual_seed(0))
+    assert tokens.min() >= 0 and tokens.max() < 32
+    after_trigger = tokens[:, 1:-1] < 4
+    torch.testing.assert_close(tokens[:, 2:][after_trigger], tokens[:, :-2][after_trigger], rtol=0, atol=0)
+    assert 0.08 < after_trigger.float().mean() < 0.2          # about 4/32 of the tokens are triggers
+
+
+@functools.lru_cache(maxsize=None)
+def demo_on(device_type: str) -> dict:
+    """demo trains its model once per device for all the tests below (a few seconds)."""
+    return demo(device_type)
+
+
 def test_demo_runs_and_agrees(device):
-    result = demo(device)
+    result = demo_on(device.type)
     assert result["error"] < 1e-5
-    assert all(0 < loss < 1.0 for loss in result["losses"].values())   # the rule was learned (uniform: log 8 ≈ 2.08)
+    # the copies were learned: every policy beats the uniform guess, log 32 ≈ 3.466, until the sink is evicted
+    assert result["losses"]["recompute"] < math.log(32) - 0.05
+
+
+def test_the_trained_model_forms_a_sink(device):
+    """Seed 0: at least one head sends over half its attention to BOS (an even spread over the 17
+    to 32 tokens a query at 16 … 31 sees would give it 1/17 or less), and less than a tenth from
+    the queries that are triggers, where it has something to read."""
+    result = demo_on(device.type)
+    layer, head = divmod(result["on_bos"].argmax().item(), result["on_bos"].shape[1])
+    assert result["on_bos"][layer, head] > 0.5
+    sample = result["tokens"][:, :32]
+    from_triggers = attention_on_first_token(result["model"], sample, 16, sample < 4)
+    assert from_triggers[layer, head] < 0.1
+
+
+def test_evicting_the_sink_raises_the_loss_and_keeping_it_matches_recompute(device):
+    """Seed 0, tokens 48-159 of the demo's stream: window only loses more than 0.2 nats per token to
+    the StreamingLLM cache, and does worse than the uniform guess (log 32) that knows nothing; the
+    StreamingLLM cache stays within 0.02 of recomputing from BOS + the last 31 tokens."""
+    losses = demo_on(device.type)["losses"]
+    assert losses["window only"] > losses["4 sinks + window"] + 0.2
+    assert losses["window only"] > math.log(32)
+    assert abs(losses["4 sinks + window"] - losses["recompute"]) < 0.02
