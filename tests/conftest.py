@@ -11,6 +11,15 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
 GOOD = FIXTURES / "good"
 os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")
+# One torch thread per test worker. `pytest -n auto` starts a worker per core; torch's default of
+# a thread per core in every worker (and in every build, kernel and demo a worker starts, which
+# inherit this variable) puts cores² threads on the cores, and OpenMP's threads spin-wait on one
+# another. (On 2 cores the mechanism tests took 106 s with it, 168 s without, in one session.)
+if os.environ.get("PYTEST_XDIST_WORKER") and "OMP_NUM_THREADS" not in os.environ:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import torch
+
+    torch.set_num_threads(1)  # in case a plugin imported torch before this file
 
 
 def copy_data(source: Path, destination: Path) -> Path:
