@@ -9,10 +9,23 @@ from scripts.claims import GENERATED_PAGES
 from scripts.pages.claims_page import nav_with_every_ledger
 from scripts.site_pages import generate_pages
 from scripts.validate import Paths, load_knowledge_base
-from tests.conftest import FIXTURES, ROOT
+from tests.conftest import ROOT
 from tests.test_validate import problems_for
 
-LEDGER = (FIXTURES / "hostile" / "timeline" / "claims" / "second-ledger.yaml").read_text(encoding="utf-8")
+LEDGER = """title: A second <ledger> & more
+claims:
+  - id: cocktail
+    claim: Cherry named the cocktail party problem.
+    claimant: A reader
+    made_in: {note: a fixture}
+    evidence:
+      - stance: for
+        text: The paper's own title says so.
+        source: {bib: cherry1953some, locator: p. 975}
+    verdict: supported
+    reasoning: The title is the evidence.
+    entries: [1953-cherry-cocktail-party]
+"""
 
 
 def _with_ledgers(root, *names):
