@@ -63,7 +63,21 @@ def record_lines(text: str) -> dict[str, list[int]]:
     return lines
 
 
+# BibTeX's case-protecting groups, `{ICML}`, with plain words inside: as text, just the words.
+_PLAIN_GROUP = re.compile(r"\{([^{}\\]*)\}")
+
+
 def latex_to_text(value: str) -> str:
+    """A field's value as plain text. Values whose only LaTeX is case-protecting braces (most
+    venues: `Proceedings of … ({ICML} 2015)`) skip pybtex's parse and rendering, which were most
+    of an entry page's own cost in a large build; tests/test_bibliography.py checks both agree."""
+    unprotected = _PLAIN_GROUP.sub(r"\1", value)
+    if _NO_LATEX.fullmatch(unprotected):
+        return unprotected
+    return latex_to_text_parsed(value)
+
+
+def latex_to_text_parsed(value: str) -> str:
     return str(Text.from_latex(value).render(_PLAIN))
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import fnmatch
+import functools
 import hashlib
 import os
 import shutil
@@ -40,15 +41,21 @@ def _is_main_guard(node: ast.stmt) -> bool:
             and any(isinstance(c, ast.Constant) and c.value == "__main__" for c in node.test.comparators))
 
 
-def _runnable_imports(path: Path) -> set[str] | None:
+def _runnable_imports(path: Path) -> frozenset[str] | None:
     """The runnable/ modules one Python file imports, anywhere in it (function bodies included):
     `import runnable.x [as m]`, `from runnable.x import y`, `from runnable import x`, and inside
     runnable/ itself `from .x import y` / `from . import x`. None when the file does not parse."""
+    return _imports_in(path.read_bytes(), path.parent.name == "runnable")
+
+
+# Parsed once per content: a build computes two keys per notebook (page and download), each
+# following the imports of the same few modules, and `mkdocs serve` recomputes them on each save.
+@functools.lru_cache(maxsize=1024)
+def _imports_in(source: bytes, inside_package: bool) -> frozenset[str] | None:
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        tree = ast.parse(source)
     except SyntaxError:
         return None
-    inside_package = path.parent.name == "runnable"
     names: set[str] = set()
     # A module's `if __name__ == "__main__":` block (its terminal demo) never runs in a notebook.
     tree.body = [node for node in tree.body if not _is_main_guard(node)]
@@ -62,15 +69,20 @@ def _runnable_imports(path: Path) -> set[str] | None:
                 names.update(alias.name for alias in node.names)  # a module or a name from __init__
             elif package and package.startswith("runnable."):
                 names.add(package.split(".")[1])
-    return names
+    return frozenset(names)
 
 
-def _string_constants(path: Path) -> set[str]:
+def _string_constants(path: Path) -> frozenset[str]:
+    return _strings_in(path.read_bytes())
+
+
+@functools.lru_cache(maxsize=1024)
+def _strings_in(source: bytes) -> frozenset[str]:
     try:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
+        tree = ast.parse(source)
     except SyntaxError:
-        return set()
-    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+        return frozenset()
+    return frozenset(node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str))
 
 
 def notebook_inputs(source: Path, root: Path = ROOT) -> list[Path]:

@@ -5,7 +5,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pybtex.richtext import Text
 
-from scripts.bibliography import _NO_LATEX, _PYBTEX_FROM_LATEX, bibtex_source, load_bibliography
+from scripts.bibliography import (_NO_LATEX, _PYBTEX_FROM_LATEX, bibtex_source, latex_to_text, latex_to_text_parsed,
+                                  load_bibliography)
 from scripts.pages.common import external_links, short_authors, venue
 from tests.conftest import GOOD, ROOT
 
@@ -28,6 +29,29 @@ def test_fast_path_matches_pybtex_on_any_text(sample):
         assert not _NO_LATEX.fullmatch(sample)
         return
     assert repr(Text.from_latex(sample)) == expected
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("aZé0 .,:()'-\t{}{}\\=~$")), max_size=30))
+def test_plain_text_of_a_value_is_what_pybtex_renders(value):
+    """latex_to_text's shortcut (plain words in case-protecting braces) against pybtex itself."""
+    try:
+        expected = latex_to_text_parsed(value)
+    except Exception:  # pybtex rejects it (unbalanced braces): so must the shortcut's caller
+        return
+    assert latex_to_text(value) == expected
+
+
+def test_every_venue_and_name_in_the_bibliography_reads_the_same_by_either_path():
+    from pybtex.database import parse_file
+
+    values = []
+    for path in sorted((ROOT / "bib").glob("*.bib")):
+        for record in parse_file(str(path)).entries.values():
+            values += record.fields.values()
+            values += [" ".join(names) for people in record.persons.values() for person in people
+                       for names in (person.first_names + person.middle_names, person.prelast_names + person.last_names)]
+    assert values and [v for v in values if latex_to_text(v) != latex_to_text_parsed(v)] == []
 
 
 def test_project_records_format_and_link():
