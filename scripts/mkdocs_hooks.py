@@ -11,7 +11,7 @@
 - on_page_context (before the search plugin indexes the page): description, KaTeX flag, and
   notebook code and outputs kept out of the index; on_post_build: the index as plain text.
 - on_post_page: math typeset into the page's HTML (scripts/math_html.py), after the search
-  plugin has indexed the LaTeX source as text.
+  plugin has indexed the LaTeX source as text; highlighted code with fewer spans (scripts/code_html.py).
 """
 from __future__ import annotations
 
@@ -52,6 +52,7 @@ from scripts import warm_kernels  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.reproducible import pin_build_date  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
+from scripts.code_html import lighter_highlighting  # noqa: E402
 from scripts.math_html import Typesetter, TypesetterMissing, typeset_page  # noqa: E402
 from scripts.page_text import clean_search_index, first_sentence, has_math, html_to_text, math_to_text  # noqa: E402
 from scripts.pages.mechanisms_page import implementing  # noqa: E402
@@ -316,7 +317,9 @@ def on_page_context(context, page, config, nav):
 
 
 def on_post_page(output, page, config):
-    """The page's math typeset by KaTeX now, so the reader's browser does not have to."""
+    """The page's math typeset by KaTeX now, so the reader's browser does not have to, and its
+    highlighted code without the spans that change no colour (scripts/code_html.py)."""
+    output = lighter_highlighting(output)
     if not page.meta.get("atlas_math"):
         return output
     known = len(_typesetter.problems)
