@@ -11,7 +11,8 @@
 - on_page_context (before the search plugin indexes the page): description, KaTeX flag, and
   notebook code and outputs kept out of the index; on_post_build: the index as plain text.
 - on_post_page: math typeset into the page's HTML (scripts/math_html.py), after the search
-  plugin has indexed the LaTeX source as text; highlighted code with fewer spans (scripts/code_html.py).
+  plugin has indexed the LaTeX source as text; highlighted code with fewer spans (scripts/code_html.py);
+  embedded figures set aside as lazily loaded files (scripts/image_files.py).
 """
 from __future__ import annotations
 
@@ -53,6 +54,7 @@ from scripts.problems import InvalidData  # noqa: E402
 from scripts.reproducible import pin_build_date  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
 from scripts.code_html import lighter_highlighting  # noqa: E402
+from scripts.image_files import set_aside_images  # noqa: E402
 from scripts.math_html import Typesetter, TypesetterMissing, typeset_page  # noqa: E402
 from scripts.page_text import clean_search_index, first_sentence, has_math, html_to_text, math_to_text  # noqa: E402
 from scripts.pages.mechanisms_page import implementing  # noqa: E402
@@ -318,8 +320,9 @@ def on_page_context(context, page, config, nav):
 
 def on_post_page(output, page, config):
     """The page's math typeset by KaTeX now, so the reader's browser does not have to, and its
-    highlighted code without the spans that change no colour (scripts/code_html.py)."""
-    output = lighter_highlighting(output)
+    highlighted code without the spans that change no colour (scripts/code_html.py), and its
+    embedded figures as files loaded when needed (scripts/image_files.py)."""
+    output = set_aside_images(lighter_highlighting(output), Path(config["site_dir"]) / Path(page.file.dest_uri).parent)
     if not page.meta.get("atlas_math"):
         return output
     known = len(_typesetter.problems)
