@@ -278,8 +278,11 @@ READING_PROBLEMS = """() => {
     problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth}px in ${window.innerWidth}px`);
   return problems;
 }"""
-# Math arrives typeset (scripts/math_html.py); what is left to wait for is images and KaTeX's fonts.
-MATH_RENDERED = """() => document.fonts.status === 'loaded' && Array.from(document.images).every(i => i.complete)"""
+# Math arrives typeset (scripts/math_html.py); what is left to wait for is KaTeX's fonts and the
+# images not loaded lazily (figures far down a page load as the reader nears them; their width and
+# height are set, so the layout checked here does not wait on them).
+MATH_RENDERED = """() => document.fonts.status === 'loaded'
+  && Array.from(document.images).every(i => i.complete || i.loading === 'lazy')"""
 
 
 def _reading_problems(browser, server, pages, viewport, scheme) -> list[str]:
