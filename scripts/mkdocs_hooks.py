@@ -10,10 +10,14 @@
   point "edit" at the entry file.
 - on_page_context (before the search plugin indexes the page): description, KaTeX flag, and
   notebook code and outputs kept out of the index; on_post_build: the index as plain text.
+- on_post_page: math typeset into the page's HTML (scripts/math_html.py), after the search
+  plugin has indexed the LaTeX source as text; highlighted code with fewer spans (scripts/code_html.py);
+  embedded figures set aside as lazily loaded files (scripts/image_files.py).
 """
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import sys
@@ -49,6 +53,9 @@ from scripts import warm_kernels  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.reproducible import pin_build_date  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
+from scripts.code_html import lighter_highlighting  # noqa: E402
+from scripts.image_files import set_aside_images  # noqa: E402
+from scripts.math_html import Typesetter, TypesetterMissing, typeset_page  # noqa: E402
 from scripts.page_text import clean_search_index, first_sentence, has_math, html_to_text, math_to_text  # noqa: E402
 from scripts.pages.mechanisms_page import implementing  # noqa: E402
 from scripts.site_pages import thread_essay  # noqa: E402
@@ -58,6 +65,8 @@ from scripts.validate import Paths, load_knowledge_base  # noqa: E402
 KATEX_DIR = ROOT / "node_modules" / "katex" / "dist"
 MARKERS = {"<!-- atlas:eras -->": render_eras}
 _state: dict = {}
+_typesetter = Typesetter()
+log = logging.getLogger("mkdocs.hooks.atlas")
 
 
 def data_paths(config) -> Paths:
@@ -77,7 +86,7 @@ def on_config(config):
     if config["nav"] is not None:  # every ledger is a page in the nav (a second one too)
         config["nav"] = nav_with_every_ledger(config["nav"], _state["kb"].claims)
     config["copyright"] = licence_notice(Repository.of_config(config))
-    if not (KATEX_DIR / "katex.min.js").exists():
+    if not (KATEX_DIR / "katex.min.css").exists():
         raise Abort("KaTeX is not installed (node_modules/katex) — run `make setup` (it runs `npm ci`).")
     return config
 
@@ -100,8 +109,8 @@ def _literate_modules(docs_dir: Path) -> dict[str, tuple[str, LiterateModule]]:
 
 def _vendored_files() -> list[tuple[str, Path]]:
     files = [(f"assets/vendor/vis-network/{name}", VIS_NETWORK_DIR / name) for name in ("vis-network.min.js",)]
-    for path in [KATEX_DIR / "katex.min.js", KATEX_DIR / "katex.min.css",
-                 KATEX_DIR / "contrib" / "auto-render.min.js", *sorted((KATEX_DIR / "fonts").glob("*"))]:
+    # KaTeX's stylesheet and fonts only: the math is typeset at build time (on_post_page).
+    for path in [KATEX_DIR / "katex.min.css", *sorted((KATEX_DIR / "fonts").glob("*"))]:
         files.append((f"assets/vendor/katex/{path.relative_to(KATEX_DIR).as_posix()}", path))
     return files
 
@@ -189,6 +198,7 @@ def on_post_build(config):
     the search plugin keeps the previous index and replaces the documents of one page only; the
     generated pages are all rebuilt, so drop their old documents first, or every rebuild would
     add them again."""
+    _typesetter.close()  # the next build (under `mkdocs serve`) starts its own KaTeX process
     plugin = config.plugins.get("material/search") or config.plugins.get("search")
     index = getattr(plugin, "search_index", None)
     if index is None:
@@ -306,6 +316,23 @@ def on_page_context(context, page, config, nav):
     else:
         page.edit_url = None
     return context
+
+
+def on_post_page(output, page, config):
+    """The page's math typeset by KaTeX now, so the reader's browser does not have to, and its
+    highlighted code without the spans that change no colour (scripts/code_html.py), and its
+    embedded figures as files loaded when needed (scripts/image_files.py)."""
+    output = set_aside_images(lighter_highlighting(output), Path(config["site_dir"]) / Path(page.file.dest_uri).parent)
+    if not page.meta.get("atlas_math"):
+        return output
+    known = len(_typesetter.problems)
+    try:
+        output = typeset_page(output, _typesetter)
+    except TypesetterMissing as error:
+        raise Abort(str(error))
+    for problem in _typesetter.problems[known:]:
+        log.warning(f"{page.file.src_uri}: KaTeX cannot typeset {problem.latex!r}: {problem.message}")
+    return output
 
 
 def on_page_markdown(markdown, page, config, files):

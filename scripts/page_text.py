@@ -12,7 +12,9 @@ from pylatexenc.latex2text import LatexNodes2Text
 
 _LATEX = LatexNodes2Text(math_mode="text")
 # Display math first, so `$$x$$` is not read as two empty inline spans.
-_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)|(?<![\\\w$])\$(?=\S)([^$\n]+?)(?<=\S)\$(?![\w$])", re.S)
+# Inline `$ … $` may wrap onto the next line (as written in a notebook's Markdown), not across a paragraph.
+MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|\\\((.+?)\\\)"
+                  r"|(?<![\\\w$])\$(?=\S)((?:[^$\n]|\n(?![ \t]*\n))+?)(?<=\S)\$(?![\w$])", re.S)
 _PERMALINK = "¶"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9“\"(])")
 
@@ -22,7 +24,7 @@ def math_to_text(text: str) -> str:
     def convert(match: re.Match) -> str:
         source = next(group for group in match.groups() if group is not None)
         return " ".join(_LATEX.latex_to_text(source).split())
-    return _MATH.sub(convert, text)
+    return MATH.sub(convert, text)
 
 
 class _TextOf(HTMLParser):
@@ -52,7 +54,7 @@ def plain_index_field(value: str) -> str:
     without permalink marks or LaTeX source."""
     value = value.replace(_PERMALINK, "")
     unescaped = html.unescape(value)
-    if not _MATH.search(unescaped):
+    if not MATH.search(unescaped):
         return value.strip()
     # Convert inside the unescaped text, then escape again: the index holds HTML.
     tags = re.split(r"(<[^>]+>)", value)
@@ -70,4 +72,4 @@ def clean_search_index(index: dict) -> dict:
 
 def has_math(page_html: str) -> bool:
     """Whether a page needs KaTeX: arithmatex output, or math left in notebook Markdown."""
-    return 'class="arithmatex"' in page_html or _MATH.search(page_html) is not None
+    return 'class="arithmatex"' in page_html or MATH.search(page_html) is not None

@@ -114,11 +114,17 @@ def test_bylines_keep_a_space_between_fields(search_index):
     assert "KarpathyPost" not in doc["text"]
 
 
-def test_katex_loads_only_on_pages_with_math(built_site):
+def test_math_arrives_typeset_and_katex_css_loads_only_on_pages_with_math(built_site):
     with_math = (built_site / "mechanisms" / "scaled-dot-product-attention" / "index.html").read_text(encoding="utf-8")
     without = (built_site / "people" / "index.html").read_text(encoding="utf-8")
-    assert "katex.min.js" in with_math and "katex.min.css" in with_math
+    assert "katex.min.css" in with_math and 'class="katex"' in with_math
+    assert "\\(" not in with_math.split('<article', 1)[1].split('</article>', 1)[0]  # no LaTeX left to typeset
     assert "katex" not in without
+    # No page loads KaTeX's script: the math is typeset at build time (scripts/math_html.py).
+    pages_with_script = [page for page in built_site.rglob("*.html")
+                         if re.search(r"<script[^>]*katex", page.read_text(encoding="utf-8"))]
+    assert pages_with_script == []
+    assert not (built_site / "assets" / "vendor" / "katex" / "katex.min.js").exists()
 
 
 @pytest.fixture(scope="module")
