@@ -96,6 +96,7 @@ def _math_text_spans(page: str) -> list[tuple[int, int]]:
     outside anything ignored."""
     spans: list[tuple[int, int]] = []
     stack: list[tuple[str, bool, bool]] = []  # (tag, holds math, ignored)
+    open_count: dict[str, int] = {}  # how many of each tag are on the stack: a close tag is checked in O(1)
     math_depth = ignored_depth = 0
     position = 0
     for token in _TOKEN.finditer(page):
@@ -107,9 +108,10 @@ def _math_text_spans(page: str) -> list[tuple[int, int]]:
             continue  # a comment, or a script or style skipped whole
         if closing:
             # Pop back to the element this closes (tolerant of an unclosed one inside it).
-            if any(open_tag == tag for open_tag, _, _ in stack):
+            if open_count.get(tag):
                 while stack:
                     open_tag, holds, ignored = stack.pop()
+                    open_count[open_tag] -= 1
                     math_depth -= holds
                     ignored_depth -= ignored
                     if open_tag == tag:
@@ -118,9 +120,11 @@ def _math_text_spans(page: str) -> list[tuple[int, int]]:
         attributes = token.group(4)
         if tag in VOID_TAGS or attributes.rstrip().endswith("/"):
             continue
-        classes = _classes(attributes)
-        holds, ignored = bool(classes & MATH_CLASSES), tag in IGNORED_TAGS or bool(classes & IGNORED_CLASSES)
+        classes = _classes(attributes) if "class" in attributes else ()
+        holds = not MATH_CLASSES.isdisjoint(classes)
+        ignored = tag in IGNORED_TAGS or not IGNORED_CLASSES.isdisjoint(classes)
         stack.append((tag, holds, ignored))
+        open_count[tag] = open_count.get(tag, 0) + 1
         math_depth += holds
         ignored_depth += ignored
     return spans
@@ -132,9 +136,23 @@ def _formula(match: re.Match) -> tuple[str, bool]:
     return html.unescape(latex).strip(), display
 
 
+# Material puts a page's content in its one <article>; what comes before it (header, tabs, the
+# navigation and the table of contents) holds no math element on any page of ours, and is a
+# quarter of an entry page's tags. When a page has one there, the whole page is read.
+_ARTICLE = re.compile(r"<article\b")
+
+
+def _content_start(page: str) -> int:
+    article = _ARTICLE.search(page)
+    if article is None or any(name.lower() in page[:article.start()].lower() for name in MATH_CLASSES):
+        return 0  # (the class's name anywhere before, even as text, is enough to read it all)
+    return article.start()
+
+
 def typeset_page(page: str, typesetter: Typesetter) -> str:
     """The page with every formula in its math elements replaced by KaTeX's HTML."""
-    spans = _math_text_spans(page)
+    start = _content_start(page)
+    spans = [(a + start, b + start) for a, b in _math_text_spans(page[start:])]
     found = [(m.start(), m.end(), _formula(m))
              for start, end in spans for m in MATH.finditer(page, start, end)]
     if not found:

@@ -40,6 +40,17 @@ def test_code_scripts_and_text_outside_math_elements_are_left_alone():
     assert marking.seen == [("v", False)]
 
 
+def test_reading_from_the_article_finds_what_reading_the_whole_page_finds():
+    """Math is looked for from <article> on when nothing before it is a math element; otherwise
+    (a math element, or its class's name, before the article) the whole page is read."""
+    content = '<article><p><span class="arithmatex">\\(a\\)</span> and <code>\\(no\\)</code></p></article>'
+    plain = '<html><body><nav><a>\\(toc\\)</a></nav>' + content + "</body></html>"
+    assert typeset_page(plain, Marking()) == plain.replace('">\\(a\\)<', '">[inline:a]<')
+    before = '<html><body><div class="arithmatex">\\[b\\]</div>' + content + "</body></html>"
+    marking = Marking()
+    assert "[display:b]" in typeset_page(before, marking) and marking.seen == [("b", True), ("a", False)]
+
+
 def test_a_page_without_math_is_returned_unchanged():
     page = "<p>Nothing $here</p>"
     assert typeset_page(page, Marking()) is page
