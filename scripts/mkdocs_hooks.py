@@ -150,7 +150,7 @@ def on_files(files, config):
             files.append(File.generated(config, uri, abs_src_path=str(executed)))
     except NotebookFailed as error:
         raise Abort(f"\n{error}")
-    _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"])
+    _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"], _typeset_fragment)
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
             raise Abort(f"docs/{uri} is generated from the data — remove the hand-written file.")
@@ -318,21 +318,28 @@ def on_page_context(context, page, config, nav):
     return context
 
 
-def on_post_page(output, page, config):
-    """The page's math typeset by KaTeX now, so the reader's browser does not have to, and its
-    highlighted code without the spans that change no colour (scripts/code_html.py), and its
-    embedded figures as files loaded when needed (scripts/image_files.py)."""
-    output = set_aside_images(lighter_highlighting(output), Path(config["site_dir"]) / Path(page.file.dest_uri).parent)
-    if not page.meta.get("atlas_math"):
-        return output
+def _typeset_fragment(html: str, where: str) -> str:
+    """HTML (a page or part of one) with its math typeset by KaTeX; a formula KaTeX cannot read
+    is a warning naming `where`, which fails the strict build."""
     known = len(_typesetter.problems)
     try:
-        output = typeset_page(output, _typesetter)
+        html = typeset_page(html, _typesetter)
     except TypesetterMissing as error:
         raise Abort(str(error))
     for problem in _typesetter.problems[known:]:
-        log.warning(f"{page.file.src_uri}: KaTeX cannot typeset {problem.latex!r}: {problem.message}")
-    return output
+        log.warning(f"{where}: KaTeX cannot typeset {problem.latex!r}: {problem.message}")
+    return html
+
+
+def on_post_page(output, page, config):
+    """The page's math typeset by KaTeX now, so the reader's browser does not have to (an entry
+    page's was typeset when it was made), and its highlighted code without the spans that change
+    no colour (scripts/code_html.py), and its embedded figures as files loaded when needed
+    (scripts/image_files.py)."""
+    output = set_aside_images(lighter_highlighting(output), Path(config["site_dir"]) / Path(page.file.dest_uri).parent)
+    if not page.meta.get("atlas_math") or page.meta.get("atlas_math_typeset"):
+        return output
+    return _typeset_fragment(output, page.file.src_uri)
 
 
 def on_page_markdown(markdown, page, config, files):

@@ -4,6 +4,7 @@ Pure: data in, text out. The MkDocs hooks (scripts/mkdocs_hooks.py) are the only
 knows about MkDocs, so the site generator can be swapped without touching this."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from scripts.mechanisms import page_exists
@@ -29,9 +30,11 @@ def thread_essay(docs_dir: Path, thread: str) -> str | None:
     return f"essays/{thread}/" if (docs_dir / "essays" / f"{thread}.md").exists() else None
 
 
-def generate_pages(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, str] | None = None) -> dict[str, GeneratedPage]:
+def generate_pages(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, str] | None = None,
+                   typeset_math: Callable[[str, str], str] | None = None) -> dict[str, GeneratedPage]:
     """Every generated page by its URI. `titles` (mechanism slug → title) is read from the notebooks
-    once, here, unless the caller already has it."""
+    once, here, unless the caller already has it. `typeset_math(html, where)`, the build's math
+    typesetter, typesets the entries' annotations as their pages are made."""
     titles = mechanism_sources(docs_dir) if titles is None else titles
     runnable = {entry.id: mechanism_links(docs_dir, titles, entry.runnable) for entry in kb.entries.values()}
     pages = {
@@ -46,5 +49,5 @@ def generate_pages(kb: KnowledgeBase, docs_dir: Path, titles: dict[str, str] | N
         pages[f"{ledger['slug']}.md"] = render_claims_page(kb, ledger)
     for entry in kb.entries.values():
         pages[entry_uri(entry.id)] = render_entry_page(kb, entry, runnable[entry.id],
-                                                       thread_essay(docs_dir, entry.thread))
+                                                       thread_essay(docs_dir, entry.thread), typeset_math)
     return pages

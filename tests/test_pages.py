@@ -170,3 +170,22 @@ def test_pages_with_markdown_text_are_left_to_markdown():
     assert PageBuilder("T", title_text="T").heading(2, "A [link](x)").build().html is None
     assert PageBuilder("T").heading(2, "Plain").build().html is None
     assert PageBuilder("T", title_text="T").heading(2, "Plain").html("<p>x</p>").build().html is not None
+
+
+def test_an_entry_s_annotation_is_typeset_as_its_page_is_made_and_its_search_text_keeps_the_source(kb):
+    """The build typesets an entry's math when it makes the page (the annotation is the one part
+    with math) and marks the page so the whole page is not read again for it."""
+    seen = []
+
+    def typeset(html, where):
+        seen.append(where)
+        return html.replace('class="arithmatex">', 'class="arithmatex">TYPESET:')
+
+    plain = generate_pages(kb, ROOT / "docs")
+    pages = generate_pages(kb, ROOT / "docs", typeset_math=typeset)
+    with_math = [uri for uri, page in plain.items() if uri.startswith("entries/") and 'class="arithmatex"' in page.html]
+    assert with_math and sorted(seen) == sorted(uri for uri in plain if uri.startswith("entries/"))
+    for uri in with_math:
+        assert "TYPESET:" in pages[uri].html and "TYPESET:" not in plain[uri].html
+        assert "atlas_math_typeset: true" in pages[uri].markdown and "atlas_math_typeset" not in plain[uri].markdown
+        assert pages[uri].search_docs == plain[uri].search_docs  # the formula's source, as text

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from scripts.graph import lineage
 from scripts.model import Entry, KnowledgeBase
@@ -94,8 +95,11 @@ def search_meta(kb: KnowledgeBase, entry: Entry) -> dict:
 
 
 def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[str, str]],
-                      essay: str | None = None) -> GeneratedPage:
-    """`essay`: the site-relative URL of the essay on the entry's thread, where there is one."""
+                      essay: str | None = None, typeset_math: Callable[[str, str], str] | None = None) -> GeneratedPage:
+    """`essay`: the site-relative URL of the essay on the entry's thread, where there is one.
+    `typeset_math(html, where)`: the build's math typesetter. The annotation is the one part of
+    an entry page that holds math, so it is typeset here, on its own, and the page says so in its
+    front matter (`atlas_math_typeset`): the build need not read the whole page to find it."""
     record = main_record(kb, entry)
     authors = ", ".join(f'<a href="../../people/#{p.slug}">{escape_html(p.display)}</a>' for p in record.people)
     links = " ".join(f'<a class="md-button atlas-link" href="{escape_html(url)}" rel="noopener noreferrer">{label}</a>'
@@ -103,9 +107,12 @@ def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[st
     # The search plugin skips this page (it would parse its HTML); entry_search_docs gives the
     # index its text, tags and boost instead.
     meta = search_meta(kb, entry)
-    page = PageBuilder(escape_markdown(entry.title), meta={**meta, "search": {**meta["search"], "exclude": True}},
-                       title_text=entry.title)
     annotation_html = render_untrusted_markdown(entry.annotation)
+    shown_annotation, typeset = annotation_html, {}
+    if typeset_math is not None:
+        shown_annotation, typeset = typeset_math(annotation_html, entry_uri(entry.id)), {"atlas_math_typeset": True}
+    page = PageBuilder(escape_markdown(entry.title), title_text=entry.title,
+                       meta={**meta, "search": {**meta["search"], "exclude": True}, **typeset})
     essay_link = f' · <a href="../../{essay}">the {escape_html(thread_label(entry.thread).lower())} essay</a>' if essay else ""
     page.html(
         f'<p class="atlas-byline">{authors}<br> <span class="atlas-venue">{escape_html(venue(record))}</span> · '
@@ -114,7 +121,7 @@ def render_entry_page(kb: KnowledgeBase, entry: Entry, mechanisms: list[tuple[st
         f'<span class="atlas-kind">{escape_html(entry.kind)}</span>{essay_link}</p>'
         f'<p class="atlas-summary">{escape_html(entry.summary)}</p>'
         + (f'<p class="atlas-links">{links}</p>' if links else ""))
-    page.heading(2, "Why it matters").html(f'<div class="atlas-annotation">{annotation_html}</div>')
+    page.heading(2, "Why it matters").html(f'<div class="atlas-annotation">{shown_annotation}</div>')
     if entry.quotes:
         quotes = "".join(
             f'<blockquote class="atlas-quote"><p>“{escape_html(q.text)}”</p><footer>— '
