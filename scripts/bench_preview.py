@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -26,6 +27,14 @@ from scripts.bench_build import cloned_site_data
 ROOT = Path(__file__).resolve().parent.parent
 SERVE = [sys.executable, "-m", "mkdocs", "serve", "--dirty"]
 HANG_GUARD_S = 300
+
+
+def _served_path() -> str:
+    """The path `mkdocs serve` serves the site under: site_url's (/attention-atlas/ for a project
+    site on GitHub Pages), as on the published site."""
+    match = re.search(r"^site_url:\s*['\"]?([^'\"\s]+)", (ROOT / "mkdocs.yml").read_text(encoding="utf-8"), re.M)
+    path = urllib.parse.urlsplit(match.group(1)).path if match else "/"
+    return path if path.endswith("/") else path + "/"
 
 
 def _free_port() -> int:
@@ -53,7 +62,7 @@ def _wait_for(urls: list[str], text: str) -> float:
 
 def measure(data: Path, edits: int, entry_id: str, neighbour_id: str) -> list[float]:
     port = _free_port()
-    base = f"http://127.0.0.1:{port}/"
+    base = f"http://127.0.0.1:{port}{_served_path()}"
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1",
            "ATLAS_TIMELINE_DIR": str(data / "timeline"), "ATLAS_BIB_DIR": str(data / "bib")}
     server = subprocess.Popen(SERVE + ["--dev-addr", f"127.0.0.1:{port}"], cwd=ROOT, env=env,
