@@ -91,15 +91,15 @@ def _classes(attributes: str) -> set[str]:
     return set((match.group(1) or match.group(2)).split()) if match else set()
 
 
-def _math_text_spans(page: str) -> list[tuple[int, int]]:
+def _math_text_spans(page: str, start: int = 0) -> list[tuple[int, int]]:
     """(start, end) of every run of text, between tags, that sits inside a math element and
-    outside anything ignored."""
+    outside anything ignored, reading from `start` (where no element is open)."""
     spans: list[tuple[int, int]] = []
     stack: list[tuple[str, bool, bool]] = []  # (tag, holds math, ignored)
     open_count: dict[str, int] = {}  # how many of each tag are on the stack: a close tag is checked in O(1)
     math_depth = ignored_depth = 0
-    position = 0
-    for token in _TOKEN.finditer(page):
+    position = start
+    for token in _TOKEN.finditer(page, start):
         if math_depth and not ignored_depth and token.start() > position:
             spans.append((position, token.start()))
         position = token.end()
@@ -144,17 +144,19 @@ _ARTICLE = re.compile(r"<article\b")
 
 def _content_start(page: str) -> int:
     article = _ARTICLE.search(page)
-    if article is None or any(name.lower() in page[:article.start()].lower() for name in MATH_CLASSES):
+    if article is None:
+        return 0
+    before = page[:article.start()].lower()
+    if any(name.lower() in before for name in MATH_CLASSES):
         return 0  # (the class's name anywhere before, even as text, is enough to read it all)
     return article.start()
 
 
 def typeset_page(page: str, typesetter: Typesetter) -> str:
     """The page with every formula in its math elements replaced by KaTeX's HTML."""
-    start = _content_start(page)
-    spans = [(a + start, b + start) for a, b in _math_text_spans(page[start:])]
     found = [(m.start(), m.end(), _formula(m))
-             for start, end in spans for m in MATH.finditer(page, start, end)]
+             for start, end in _math_text_spans(page, _content_start(page))
+             for m in MATH.finditer(page, start, end)]
     if not found:
         return page
     typeset = typesetter.typeset([formula for _, _, formula in found])

@@ -28,6 +28,7 @@ POSIX only (fork); elsewhere, or with ATLAS_FRESH_KERNELS=1, `kernel_manager_cla
 standard kernel."""
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -254,9 +255,11 @@ _IPC_NAME_BYTES = 32
 _SUN_PATH_BYTES = 104
 
 
+# The classes are made once per process (nbclient asks for one per notebook).
+@functools.cache
 def _local_kernel_manager():
-    """The standard manager, with the kernel's five channels on Unix sockets beside its connection
-    file rather than on TCP ports: a TCP port is picked by binding port 0 and letting it go, and
+    """The standard manager, with the kernel's five channels on Unix sockets in the temporary
+    folder rather than on TCP ports: a TCP port is picked by binding port 0 and letting it go, and
     on a machine where other builds and test workers start kernels at the same moment another
     process can take it first, and the kernel dies at start-up. (IPC also ends ipykernel's warning
     that the channels are unencrypted TCP.) Where IPC is not available, TCP as before."""
@@ -286,6 +289,7 @@ def _local_kernel_manager():
     return LocalKernelManager
 
 
+@functools.cache
 def _warm_kernel_manager():
     from jupyter_client.kernelspec import KernelSpec
 
