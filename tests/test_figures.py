@@ -3,6 +3,8 @@ its data — the cells a mask figure fills are the module's mask, the tiles Flas
 numbers are the ones its loop computes — and every essay has at least one."""
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from pathlib import Path
 
@@ -130,9 +132,11 @@ def test_thread_timeline_has_one_linked_dot_per_work(kb):
     from scripts.figures.thread_timeline import thread_timeline
     works = [e for e in kb.entries.values() if e.thread == "alignment"]
     diagram = thread_timeline(kb, "alignment")
-    assert len(diagram.filled("atlas-diagram__dot")) == len(works)
-    assert {s.href for s in diagram.shapes if s.href} == {f"entries/{e.id}/" for e in works}
+    for layout in (diagram, diagram.narrow):
+        assert len(layout.filled("atlas-diagram__dot")) == len(works)
+        assert {s.href for s in layout.shapes if s.href} == {f"entries/{e.id}/" for e in works}
     html = render(diagram, "../../")
+    assert html.count("<svg") == 2 and "atlas-diagram__canvas--narrow" in html
     assert 'href="../../entries/2014-bahdanau-align-and-translate/"' in html
     assert 'role="group"' in html, "an SVG with links cannot be role=img (its children would be presentational)"
 
@@ -178,3 +182,24 @@ def test_cache_mask_figure_fills_the_modules_masks():
     selected = on_cells(diagram, LEFT + 2 * (CELL * n + GAP), TOP, CELL, n, n)
     assert selected[:, :4].tril().equal(torch.ones(n, 4, dtype=torch.bool).tril()), "the first block is always read"
     assert not (selected & ~torch.ones(n, n, dtype=torch.bool).tril()).any(), "nothing after the query"
+
+
+def test_narrow_thread_timeline_fits_a_phone_column_without_scrolling(kb):
+    """Every thread's phone layout is narrower than a 390 px phone's column (358 px) and scrolls
+    at no width; its titles start in one column right of the year band, never on top of it."""
+    from scripts.figures.thread_timeline import NARROW_AXIS, thread_timeline
+    for thread in sorted({e.thread for e in kb.entries.values()}):
+        narrow = thread_timeline(kb, thread).narrow
+        assert narrow.width <= 358 and narrow.min_width == 0, thread
+        dots = [float(s.get("cx")) for s in narrow.filled("atlas-diagram__dot")]
+        titles = {float(s.get("x")) for s in narrow.filled("atlas-diagram__entry")}
+        assert max(dots) <= NARROW_AXIS and titles == {NARROW_AXIS + 10}, thread
+        years = sorted(float(s.get("x")) for s in narrow.filled("atlas-diagram__label--column"))
+        assert years and all(b - a >= 30 for a, b in zip(years, years[1:])), (thread, years)
+
+
+def test_a_cached_figure_keeps_its_narrow_layout(kb):
+    from scripts.figures.cache import _diagram
+    from scripts.figures.thread_timeline import thread_timeline
+    drawn = thread_timeline(kb, "vision")
+    assert _diagram(json.loads(json.dumps(dataclasses.asdict(drawn)))) == drawn

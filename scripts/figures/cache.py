@@ -39,10 +39,14 @@ def _hash(root: Path, stamped: tuple[tuple[Path, int, int], ...]) -> str:
 
 
 def _load(path: Path) -> Diagram:
-    stored = json.loads(path.read_text(encoding="utf-8"))
+    return _diagram(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _diagram(stored: dict) -> Diagram:
     shapes = [Shape(s["tag"], tuple(tuple(pair) for pair in s["attributes"]), s["text"], s["title"], s["href"])
               for s in stored.pop("shapes")]
-    return Diagram(**stored, shapes=shapes)
+    narrow = stored.pop("narrow", None)
+    return Diagram(**stored, shapes=shapes, narrow=_diagram(narrow) if narrow else None)
 
 
 def cached_diagram(name: str, module: str, function: str, cache_dir: Path = CACHE) -> Diagram:

@@ -54,6 +54,7 @@ class Diagram:
     source_href: str = ""    # the page the figure's data comes from, relative to the site root
     source_label: str = ""
     min_width: int = 0       # below this width the figure scrolls instead of shrinking its text
+    narrow: "Diagram | None" = None   # a layout for a phone's column, shown there instead (figures.css)
 
     def add(self, tag: str, **kwargs) -> Shape:
         made = shape(tag, **kwargs)
@@ -69,13 +70,15 @@ def render(diagram: Diagram, root: str = "") -> str:
     """The figure's HTML; `root` is the relative path from the page to the site root ("../../")."""
     if not diagram.alt.strip():
         raise ValueError(f"figure {diagram.name} has no alt text")
-    shapes = [s if not s.href or "://" in s.href else Shape(s.tag, s.attributes, s.text, s.title, root + s.href)
-              for s in diagram.shapes]
+    layouts = [("wide" if diagram.narrow else "", diagram)] + ([("narrow", diagram.narrow)] if diagram.narrow else [])
+    canvases = [{"layout": layout, "width": drawn.width, "height": drawn.height, "min_width": drawn.min_width,
+                 "shapes": [s if not s.href or "://" in s.href else Shape(s.tag, s.attributes, s.text, s.title, root + s.href)
+                            for s in drawn.shapes]}
+                for layout, drawn in layouts]
     return _TEMPLATES.get_template("diagram.html").render(
-        name=diagram.name, width=diagram.width, height=diagram.height, alt=diagram.alt.strip(),
-        caption=diagram.caption, shapes=shapes, min_width=diagram.min_width,
+        name=diagram.name, alt=diagram.alt.strip(), caption=diagram.caption, canvases=canvases,
         # An image's parts are presentational, so a figure with links is a labelled group instead.
-        role="group" if any(s.href for s in shapes) else "img",
+        role="group" if any(s.href for s in diagram.shapes) else "img",
         source_href=root + diagram.source_href if diagram.source_href else "", source_label=diagram.source_label)
 
 
