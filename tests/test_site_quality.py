@@ -82,6 +82,19 @@ def test_no_serious_accessibility_violations(visit, kind, scheme):
                            arg="slate" if scheme == "dark" else "default")
     if kind == "graph":
         page.wait_for_function("window.atlasGraph !== undefined")
+    assert_no_serious_violations(page)
+
+
+# On a phone, display math, tables and figures wider than the column scroll, and a region that
+# scrolls must take keyboard focus: the pages that have all three.
+@pytest.mark.parametrize("path", ["essays/transformers/", "notation/", "mechanisms/bahdanau-attention/"])
+def test_no_serious_accessibility_violations_on_a_phone(visit, path):
+    page = visit(path, viewport=(390, 844))
+    page.wait_for_function("document.querySelector('.md-typeset [tabindex=\"0\"]') !== null")
+    assert_no_serious_violations(page)
+
+
+def assert_no_serious_violations(page):
     page.add_script_tag(path=str(AXE))
     violations = page.evaluate("""async () => {
         const result = await axe.run(document, {resultTypes: ['violations']});

@@ -13,10 +13,13 @@ document$.subscribe(() => {
     if (tab) tab.classList.add("md-tabs__item--active");
   }
   // A region that scrolls must be reachable by keyboard (WCAG 2.1.1): code blocks, notebook
-  // outputs and wide tables get a tab stop when their content overflows.
+  // outputs, wide tables (Material's scroll wrapper), display math and figures get a tab stop
+  // when their content overflows, as on a phone.
   // All measured first, then all marked: interleaving reads and writes would lay the page out
   // once per region.
-  const regions = [...document.querySelectorAll(".md-typeset pre, .md-typeset__table, .jp-OutputArea-output")]
+  const regions = [...document.querySelectorAll(
+    ".md-typeset pre, .md-typeset__table, .md-typeset__scrollwrap, .jp-OutputArea-output, "
+    + ".md-typeset .arithmatex, .md-typeset .katex-display, .atlas-diagram__canvas")]
     .filter((region) => !region.hasAttribute("tabindex"));
   const scrollable = regions.filter((region) =>
     // Notebook cells off screen are not laid out (content-visibility in atlas.css), so their
