@@ -168,16 +168,19 @@ def on_files(files, config):
         raise Abort(f"\n{error}")
     _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"], _typeset_fragment)
     # What the last complete build rendered; forgotten now, so that after a build that fails
-    # half-way (its pages partly written) the next one renders every page again.
-    last_built, _state["last_built"] = _state.pop("last_built", None), None
-    _state["rendering_context"] = _rendering_context(config)
+    # half-way (its pages partly written) the next one renders every page again. A change to the
+    # configuration or the theme renders every page again too.
+    last = _state.pop("last_built", None)
+    _state["building"] = {"pages": _state["pages"], "filled": {}, "context": _rendering_context(config)}
+    if last is not None and last["context"] != _state["building"]["context"]:
+        last = None
     _state["rendered_urls"] = set()
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
             raise Abort(f"docs/{uri} is generated from the data — remove the hand-written file.")
         inclusion = InclusionLevel.NOT_IN_NAV if uri.startswith("entries/") else InclusionLevel.UNDEFINED
         file = File.generated(config, uri, content=page.markdown, inclusion=inclusion)
-        if last_built is not None and last_built[1] == _state["rendering_context"] and last_built[0].get(uri) == page:
+        if last is not None and last["pages"].get(uri) == page:
             # `mkdocs serve --dirty` renders every generated file again (it has no date to compare):
             # a page the edit did not change keeps the HTML written last time.
             file.is_modified = functools.partial(_missing, file.abs_dest_path)
@@ -187,9 +190,19 @@ def on_files(files, config):
     for file in files.documentation_pages():
         if file.abs_src_path and file.src_uri.endswith(".md") and "<!-- atlas:" in file.content_string:
             # Filled from the data (on_page_markdown): `mkdocs serve --dirty` must render it again
-            # whenever the data changes, not only when the file itself does.
-            file.is_modified = lambda: True
+            # when what fills it changed, not only when the file itself did.
+            file.is_modified = functools.partial(bool, _filled_page_modified(file, last, config))
     return files
+
+
+def _filled_page_modified(file, last: dict | None, config) -> bool:
+    """Whether a hand-written page with markers must be rendered again: its file changed, or what
+    fills its markers did. Only `mkdocs serve` compares; a one-off build renders every page."""
+    if not rebuild_memo.enabled():
+        return True
+    url = "" if file.url in (".", "./") else file.url  # as Page.url
+    filled = _state["building"]["filled"][file.src_uri] = _filled(file.content_string, file.src_uri, url, config)
+    return last is None or last["filled"].get(file.src_uri) != filled or File.is_modified(file)
 
 
 def _missing(path: str) -> bool:
@@ -244,10 +257,31 @@ def on_nav(nav, config, files):
 MATERIAL_TEMPLATES = Path(material.__file__).parent / "templates"
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """The theme's templates compiled once per process: MkDocs makes a new Jinja environment
+    for every build, and `mkdocs serve` builds on every save (about fifty templates, half a
+    second). Jinja checks each entry against its template's source, so an edited one is compiled
+    again."""
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = CompiledTemplates()
+
+
 def on_env(env, config, files):
-    """Our partials wrap Material's own, which they reach as material/partials/...; and the
-    fragments shared between pages start empty in every build (the nav may have changed)."""
+    """Our partials wrap Material's own, which they reach as material/partials/...; templates
+    are compiled once per process; the fragments shared between pages start empty in every
+    build (the nav may have changed)."""
     env.loader = jinja2.ChoiceLoader([env.loader, jinja2.PrefixLoader({"material": jinja2.FileSystemLoader(MATERIAL_TEMPLATES)})])
+    env.bytecode_cache = _COMPILED_TEMPLATES
     shared: dict[tuple, str] = {}
     env.globals["atlas_shared_fragment"] = jinja2.pass_context(
         lambda context, name, caller: shared_fragment(shared, context, name, caller))
@@ -282,7 +316,8 @@ def on_post_build(config):
     """Every title and preview in the search index as plain text. And under `mkdocs serve --dirty`
     the index of the pages rendered now, with the previous documents of those that were not."""
     _typesetter.close()  # the next build (under `mkdocs serve`) starts its own KaTeX process
-    _state["last_built"] = (_state["pages"], _state["rendering_context"])
+    # What this build rendered, for the next one (mkdocs serve) to compare with.
+    _state["last_built"] = _state.pop("building")
     plugin = config.plugins.get("material/search") or config.plugins.get("search")
     index = getattr(plugin, "search_index", None)
     if index is None:
@@ -369,6 +404,31 @@ def _describe_for_search(page) -> None:
         if first and not page.meta.get("description"):
             page.meta["description"] = escape_html(first_sentence(math_to_text(html_to_text(first.group(1)))))
     page.meta["atlas_math"] = has_math(page.content)
+    if page.file.src_uri.endswith(".ipynb"):
+        page.content = _set_aside_unsearched(page)
+
+
+# The search plugin parses a page tag by tag, and steps through every tag of a block it excludes
+# too: a notebook page's code and outputs, tens of thousands of highlighting spans, were most of
+# its cost. They are taken out of page.content before the plugin reads it, a comment in the place
+# of each (the plugin ignores comments, and excluded blocks add nothing to the index), and put
+# back into the finished page (on_post_page).
+_UNSEARCHED_BLOCK = re.compile(r"<pre data-search-exclude[\s>].*?</pre>", re.S)
+_SET_ASIDE = re.compile(r"<!--atlas-unsearched-(\d+)-->")
+
+
+def _set_aside_unsearched(page) -> str:
+    blocks = _state.setdefault("unsearched", {})[page.file.src_uri] = []
+
+    def set_aside(block: re.Match) -> str:
+        blocks.append(block.group(0))
+        return f"<!--atlas-unsearched-{len(blocks) - 1}-->"
+    return _UNSEARCHED_BLOCK.sub(set_aside, page.content)
+
+
+def _put_back_unsearched(output: str, page) -> str:
+    blocks = _state.get("unsearched", {}).pop(page.file.src_uri, None)
+    return _SET_ASIDE.sub(lambda marker: blocks[int(marker.group(1))], output) if blocks else output
 
 
 def _search_index(config):
@@ -429,6 +489,7 @@ def on_post_page(output, page, config):
     page's was typeset when it was made), and its highlighted code without the spans that change
     no colour (scripts/code_html.py), and its embedded figures as files loaded when needed
     (scripts/image_files.py)."""
+    output = _put_back_unsearched(output, page)
     output = set_aside_images(lighter_highlighting(output), Path(config["site_dir"]) / Path(page.file.dest_uri).parent)
     if not page.meta.get("atlas_math") or page.meta.get("atlas_math_typeset"):
         return output
@@ -436,11 +497,15 @@ def on_post_page(output, page, config):
 
 
 def on_page_markdown(markdown, page, config, files):
-    uri = page.file.src_uri
+    return _filled(markdown, page.file.src_uri, page.url, config)
+
+
+def _filled(markdown: str, uri: str, url: str, config) -> str:
+    """A hand-written page's Markdown with its markers filled from the data and the modules."""
     markdown = fill_repository_markers(markdown, Repository.of_config(config), Path(config["docs_dir"]),
                                        _state["mechanism_titles"])
     try:  # <!-- atlas:figure NAME -->: figures drawn from the data and the modules (scripts/figures/)
-        markdown = fill_figure_markers(markdown, PageContext(_state["kb"], f"docs/{uri}", page.url))
+        markdown = fill_figure_markers(markdown, PageContext(_state["kb"], f"docs/{uri}", url))
     except UnknownFigure as error:
         raise Abort(f"\n{error}")
     for marker, render in MARKERS.items():

@@ -29,9 +29,12 @@ def _config(tmp_path: Path) -> Path:
     config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
     docs = tmp_path / "docs"
     (docs / "mechanisms").mkdir(parents=True)
-    (docs / "index.md").write_text("# Home\n\nThe serve test's home page.\n", encoding="utf-8")
+    # Pages with markers filled from the data: the eras name the best-connected works (EDITED
+    # among them); the repository's address does not depend on the entries.
+    (docs / "index.md").write_text("# Home\n\n<!-- atlas:eras -->\n", encoding="utf-8")
+    (docs / "source.md").write_text("# Source\n\n[The repository](<!-- atlas:repo-url -->)\n", encoding="utf-8")
     config.update(docs_dir=str(docs), hooks=[str(ROOT / "scripts" / "mkdocs_hooks.py")],
-                  nav=[{"Home": "index.md"}, {"Timeline": "timeline.md"}])
+                  nav=[{"Home": "index.md"}, {"Timeline": "timeline.md"}, {"Source": "source.md"}])
     config["theme"]["custom_dir"] = str(ROOT / "scripts" / "theme")
     config.pop("watch")  # relative to the project, and only for the server's watcher
     path = tmp_path / "mkdocs.yml"
@@ -61,9 +64,9 @@ def _page(entry_id: str) -> str:
     return f"entries/{entry_id}/index.html"
 
 
-def test_the_edit_shows_on_the_entry_its_neighbours_and_the_timeline(builds):
+def test_the_edit_shows_on_the_entry_its_neighbours_the_timeline_and_the_home_page(builds):
     first, edited, _ = builds
-    for page in (_page(EDITED), _page(NEIGHBOUR), "timeline/index.html"):
+    for page in (_page(EDITED), _page(NEIGHBOUR), "timeline/index.html", "index.html"):
         assert NEW_TITLE not in first["pages"][page][1]
         assert NEW_TITLE in edited["pages"][page][1], page
         assert edited["pages"][page][0] != first["pages"][page][0], f"{page} was not written again"
@@ -73,9 +76,8 @@ def test_pages_the_edit_did_not_change_are_not_rendered_again(builds):
     first, edited, _ = builds
     assert NEW_TITLE not in edited["pages"][_page(UNRELATED)][1]
     assert edited["pages"][_page(UNRELATED)] == first["pages"][_page(UNRELATED)]  # same write time
-    # Negative control: the home page is hand-written Markdown, which mkdocs's dirty mode renders
-    # only when its file changed, and it did not.
-    assert edited["pages"]["index.html"] == first["pages"]["index.html"]
+    # A hand-written page whose markers the edit does not touch.
+    assert edited["pages"]["source/index.html"] == first["pages"]["source/index.html"]
 
 
 def _documents(report: dict, entry_id: str) -> list[dict]:
@@ -90,8 +92,10 @@ def test_search_index_keeps_every_page_once_with_the_edit(builds):
         assert len(locations) == len(set(locations)), locations
     assert [doc["title"] for doc in _documents(edited, EDITED) if "#" not in doc["location"]] == [NEW_TITLE]
     assert not any(NEW_TITLE in doc["title"] for doc in first["search"])
-    # The home page's documents survive a rebuild that did not render it.
-    assert [doc for doc in edited["search"] if doc["location"].split("#")[0] == ""]
+    # A page's documents survive a rebuild that did not render it, and one that rendered the
+    # home page (whose location, "", every other starts with) does not lose the others.
+    for location in ("", "source/"):
+        assert [doc for doc in edited["search"] if doc["location"].split("#")[0] == location], location
 
 
 def test_a_deleted_entry_leaves_the_search_index(builds):
