@@ -74,6 +74,7 @@ _state: dict = {}
 # A mechanism page's "The implementation" section, made again under `mkdocs serve` only when its
 # module changed: an edit to an entry re-renders the pages whose Family section names it.
 _IMPLEMENTATIONS = Memo()
+_LITERATE = Memo()  # each page's module read as a literate program, again only when it changed
 _typesetter = Typesetter()
 log = logging.getLogger("mkdocs.hooks.atlas")
 
@@ -114,7 +115,8 @@ def _literate_modules(docs_dir: Path) -> dict[str, tuple[str, LiterateModule]]:
         path = page_module(docs_dir, source.stem)
         if path is not None:
             try:
-                modules[source.stem] = (path.relative_to(docs_dir.parent).as_posix(), read_module(path))
+                module = _LITERATE.get((path, path.read_bytes()), functools.partial(read_module, path))
+                modules[source.stem] = (path.relative_to(docs_dir.parent).as_posix(), module)
             except MissingDifferences as error:
                 problems.append(str(error))
     if problems:
@@ -231,9 +233,10 @@ def _published_site_url(config) -> str:
 
 
 def _mechanism_parts(kb, slug: str, config) -> str:
-    """The parts of a mechanism page made from the data: the header and the Family section."""
-    return (notebook_header_html(kb, slug, module_exists(Path(config["docs_dir"]), slug))
-            + family_html(kb, slug, _state["mechanism_titles"]))
+    """The parts of a mechanism page made from the data: the header and the Family section
+    (kept for on_page_content)."""
+    family = _state.setdefault("families", {})[slug] = family_html(kb, slug, _state["mechanism_titles"])
+    return notebook_header_html(kb, slug, module_exists(Path(config["docs_dir"]), slug)) + family
 
 
 def _mark_changed_if_generated_parts_changed(kb, uri: str, executed: Path, config) -> None:
@@ -369,7 +372,7 @@ def on_page_content(html, page, config, files):
         earliest = implementing(_state["kb"], slug)
         essay = thread_essay(Path(config["docs_dir"]), earliest[0].thread) if earliest else None
         header = notebook_header_html(_state["kb"], slug, module_exists(Path(config["docs_dir"]), slug), essay)
-        family = family_html(_state["kb"], slug, _state["mechanism_titles"])
+        family = _state["families"][slug]
         sections = []
         if slug in _state["literate"]:
             path, module = _state["literate"][slug]
