@@ -13,6 +13,9 @@
 - on_post_page: math typeset into the page's HTML (scripts/math_html.py), after the search
   plugin has indexed the LaTeX source as text; highlighted code with fewer spans (scripts/code_html.py);
   embedded figures set aside as lazily loaded files (scripts/image_files.py).
+- on_env: Material's navigation and tabs shared by the pages outside the nav (partials/nav.html).
+- Under `mkdocs serve` (on_startup), one process builds on every save: what the save did not
+  change is reused (scripts/rebuild_memo.py), and only the pages it changed are rendered again.
 """
 from __future__ import annotations
 
