@@ -20,6 +20,7 @@ from scripts.data_files import BIB_LIMIT, display_path, inventory, read_data_fil
 from scripts.model import BibRecord, Person
 from scripts.parallel import parallel_map
 from scripts.problems import Problem, shown
+from scripts.rebuild_memo import Memo
 
 KEY_PATTERN = re.compile(r"^[a-z][a-z0-9]*[0-9]{4}[a-z0-9]*$")
 KEY_FORMAT = "first author's surname, the year and the first word of the title, lowercase ASCII (e.g. bahdanau2015neural)"
@@ -153,6 +154,24 @@ def _formatted(item) -> list:
     return ["ok", citation_html, citation_text, *people]
 
 
+# Under `mkdocs serve`, a rebuild formats only the records that are new or were edited.
+_FORMATTED = Memo()
+
+
+def _identity(key: str, entry) -> tuple:
+    """Everything _formatted reads from a record."""
+    people = tuple((role, tuple(tuple(map(tuple, (p.first_names, p.middle_names, p.prelast_names, p.last_names,
+                                                  p.lineage_names))) for p in persons))
+                   for role, persons in entry.persons.items())
+    return key, entry.type, tuple(entry.fields.items()), people
+
+
+def _formatted_all(items: list[tuple[str, object]]) -> list[list]:
+    """_formatted for every record, in parallel."""
+    return _FORMATTED.map([_identity(key, entry) for key, entry in items],
+                          lambda indices: parallel_map(_formatted, [items[i] for i in indices]))
+
+
 def _shape(entry) -> tuple:
     """What pybtex's style branches on: the type, which fields are present, whose names are given.
     Records of one shape format alike, or fail alike for the same missing field."""
@@ -268,7 +287,7 @@ def load_bibliography(bib_dir: Path, citations: bool = True) -> tuple[dict[str, 
             first_seen[key] = (path, line)
             pending.append((key, entry, path, line))
     items = [(key, entry) for key, entry, _, _ in pending]
-    formatted = parallel_map(_formatted, items) if citations else _formattable(items)
+    formatted = _formatted_all(items) if citations else _formattable(items)
     for (key, entry, path, line), result in zip(pending, formatted):
         records[key], record_problems = _record(key, entry, path, line, result)
         problems += record_problems

@@ -13,24 +13,32 @@
 - on_post_page: math typeset into the page's HTML (scripts/math_html.py), after the search
   plugin has indexed the LaTeX source as text; highlighted code with fewer spans (scripts/code_html.py);
   embedded figures set aside as lazily loaded files (scripts/image_files.py).
+- on_env: Material's navigation and tabs shared by the pages outside the nav (partials/nav.html).
+- Under `mkdocs serve` (on_startup), one process builds on every save: what the save did not
+  change is reused (scripts/rebuild_memo.py), and only the pages it changed are rendered again.
 """
 from __future__ import annotations
 
 import functools
 import logging
 import os
+import posixpath
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import jinja2  # noqa: E402
+import material  # noqa: E402
 from mkdocs.exceptions import Abort  # noqa: E402
 from mkdocs.plugins import event_priority  # noqa: E402
 from mkdocs.structure.files import File, InclusionLevel  # noqa: E402
 from mkdocs.structure.toc import AnchorLink, get_toc  # noqa: E402
+from mkdocs.utils.yaml import yaml_load  # noqa: E402
 
 from scripts.figures import PageContext, UnknownFigure, fill_figure_markers  # noqa: E402
 from scripts.pages.claims_page import nav_with_every_ledger  # noqa: E402
@@ -49,7 +57,8 @@ from scripts.standalone_run import standalone_notebooks  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, cached, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
-from scripts import warm_kernels  # noqa: E402
+from scripts import rebuild_memo, warm_kernels  # noqa: E402
+from scripts.rebuild_memo import Memo  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.reproducible import pin_build_date  # noqa: E402
 from scripts.site_pages import generate_pages  # noqa: E402
@@ -65,6 +74,10 @@ from scripts.validate import Paths, load_knowledge_base  # noqa: E402
 KATEX_DIR = ROOT / "node_modules" / "katex" / "dist"
 MARKERS = {"<!-- atlas:eras -->": render_eras}
 _state: dict = {}
+# A mechanism page's "The implementation" section, made again under `mkdocs serve` only when its
+# module changed: an edit to an entry re-renders the pages whose Family section names it.
+_IMPLEMENTATIONS = Memo()
+_LITERATE = Memo()  # each page's module read as a literate program, again only when it changed
 _typesetter = Typesetter()
 log = logging.getLogger("mkdocs.hooks.atlas")
 
@@ -77,7 +90,13 @@ def data_paths(config) -> Paths:
                  Path(config["docs_dir"]))
 
 
+def on_startup(command, dirty):
+    if command == "serve":  # one process rebuilds on every save: keep what an edit cannot change
+        rebuild_memo.enable()
+
+
 def on_config(config):
+    rebuild_memo.next_build()
     pin_build_date(ROOT)  # the sitemap's dates come from the commit, so builds repeat
     try:
         _state["kb"] = load_knowledge_base(data_paths(config))
@@ -99,7 +118,8 @@ def _literate_modules(docs_dir: Path) -> dict[str, tuple[str, LiterateModule]]:
         path = page_module(docs_dir, source.stem)
         if path is not None:
             try:
-                modules[source.stem] = (path.relative_to(docs_dir.parent).as_posix(), read_module(path))
+                module = _LITERATE.get((path, path.read_bytes()), functools.partial(read_module, path))
+                modules[source.stem] = (path.relative_to(docs_dir.parent).as_posix(), module)
             except MissingDifferences as error:
                 problems.append(str(error))
     if problems:
@@ -146,30 +166,80 @@ def on_files(files, config):
     _state["literate"] = _literate_modules(Path(config["docs_dir"]))
     _state["docstring_markdown"] = docstring_markdown(config["markdown_extensions"], config["mdx_configs"])
     try:  # the downloads and the Colab branch: self-contained notebooks, executed in a sandbox
-        for uri, executed in standalone_notebooks(Path(config["docs_dir"]), config["site_url"], Repository.of_config(config)):
+        for uri, executed in standalone_notebooks(Path(config["docs_dir"]), _published_site_url(config),
+                                                  Repository.of_config(config)):
             files.append(File.generated(config, uri, abs_src_path=str(executed)))
     except NotebookFailed as error:
         raise Abort(f"\n{error}")
     _state["pages"] = generate_pages(kb, Path(config["docs_dir"]), _state["mechanism_titles"], _typeset_fragment)
+    # What the last complete build rendered; forgotten now, so that after a build that fails
+    # half-way (its pages partly written) the next one renders every page again. A change to the
+    # configuration or the theme renders every page again too.
+    last = _state.pop("last_built", None)
+    _state["building"] = {"pages": _state["pages"], "filled": {}, "context": _rendering_context(config)}
+    if last is not None and last["context"] != _state["building"]["context"]:
+        last = None
+    _state["rendered_urls"] = set()
     for uri, page in _state["pages"].items():
         if files.get_file_from_path(uri) is not None:
             raise Abort(f"docs/{uri} is generated from the data — remove the hand-written file.")
         inclusion = InclusionLevel.NOT_IN_NAV if uri.startswith("entries/") else InclusionLevel.UNDEFINED
-        files.append(File.generated(config, uri, content=page.markdown, inclusion=inclusion))
+        file = File.generated(config, uri, content=page.markdown, inclusion=inclusion)
+        if last is not None and last["pages"].get(uri) == page:
+            # `mkdocs serve --dirty` renders every generated file again (it has no date to compare):
+            # a page the edit did not change keeps the HTML written last time.
+            file.is_modified = functools.partial(_missing, file.abs_dest_path)
+        files.append(file)
     for uri, path in _vendored_files():
         files.append(File.generated(config, uri, abs_src_path=str(path)))
     for file in files.documentation_pages():
         if file.abs_src_path and file.src_uri.endswith(".md") and "<!-- atlas:" in file.content_string:
             # Filled from the data (on_page_markdown): `mkdocs serve --dirty` must render it again
-            # whenever the data changes, not only when the file itself does.
-            file.is_modified = lambda: True
+            # when what fills it changed, not only when the file itself did.
+            file.is_modified = functools.partial(bool, _filled_page_modified(file, last, config))
     return files
 
 
+def _filled_page_modified(file, last: dict | None, config) -> bool:
+    """Whether a hand-written page with markers must be rendered again: its file changed, or what
+    fills its markers did. Only `mkdocs serve` compares; a one-off build renders every page."""
+    if not rebuild_memo.enabled():
+        return True
+    url = "" if file.url in (".", "./") else file.url  # as Page.url
+    filled = _state["building"]["filled"][file.src_uri] = _filled(file.content_string, file.src_uri, url, config)
+    return last is None or last["filled"].get(file.src_uri) != filled or File.is_modified(file)
+
+
+def _missing(path: str) -> bool:
+    return not os.path.isfile(path)
+
+
+def _rendering_context(config) -> tuple:
+    """What a generated page's HTML depends on beyond the page itself: the configuration (nav,
+    theme, extensions) and the template overrides. A change to either renders every page again."""
+    config_file = Path(config.config_file_path) if config.config_file_path else None
+    overrides = sorted(path for path in (ROOT / "scripts" / "theme").rglob("*") if path.is_file())
+    return (config_file.read_text(encoding="utf-8") if config_file else None,
+            tuple((path.as_posix(), path.stat().st_mtime_ns) for path in overrides))
+
+
+def _published_site_url(config) -> str:
+    """The site's address as published. `mkdocs serve` replaces site_url with its own address
+    before any hook runs, but a self-contained notebook links to its page on the published site,
+    and its cache key covers that link: read from the config file, a preview's first build finds
+    the notebooks `make build` executed instead of running all of them again (and evicting those)."""
+    host, port = config["dev_addr"]
+    if urlsplit(config["site_url"] or "").netloc != f"{host}:{port}" or not config.config_file_path:
+        return config["site_url"]
+    with open(config.config_file_path, encoding="utf-8") as handle:
+        return yaml_load(handle).get("site_url") or config["site_url"]
+
+
 def _mechanism_parts(kb, slug: str, config) -> str:
-    """The parts of a mechanism page made from the data: the header and the Family section."""
-    return (notebook_header_html(kb, slug, module_exists(Path(config["docs_dir"]), slug))
-            + family_html(kb, slug, _state["mechanism_titles"]))
+    """The parts of a mechanism page made from the data: the header and the Family section
+    (kept for on_page_content)."""
+    family = _state.setdefault("families", {})[slug] = family_html(kb, slug, _state["mechanism_titles"])
+    return notebook_header_html(kb, slug, module_exists(Path(config["docs_dir"]), slug)) + family
 
 
 def _mark_changed_if_generated_parts_changed(kb, uri: str, executed: Path, config) -> None:
@@ -184,6 +254,61 @@ def _mark_changed_if_generated_parts_changed(kb, uri: str, executed: Path, confi
     _state["mechanism_parts"][uri] = parts
 
 
+def on_nav(nav, config, files):
+    # As the search index locates them (the home page's is "", its file's "./")
+    _state["page_urls"] = {file.page.url for file in files.documentation_pages() if file.page is not None}
+    return nav
+
+
+MATERIAL_TEMPLATES = Path(material.__file__).parent / "templates"
+
+
+class CompiledTemplates(jinja2.BytecodeCache):
+    """The theme's templates compiled once per process: MkDocs makes a new Jinja environment
+    for every build, and `mkdocs serve` builds on every save (about fifty templates, half a
+    second). Jinja checks each entry against its template's source, so an edited one is compiled
+    again."""
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = CompiledTemplates()
+
+
+def on_env(env, config, files):
+    """Our partials wrap Material's own, which they reach as material/partials/...; templates
+    are compiled once per process; the fragments shared between pages start empty in every
+    build (the nav may have changed)."""
+    env.loader = jinja2.ChoiceLoader([env.loader, jinja2.PrefixLoader({"material": jinja2.FileSystemLoader(MATERIAL_TEMPLATES)})])
+    env.bytecode_cache = _COMPILED_TEMPLATES
+    shared: dict[tuple, str] = {}
+    env.globals["atlas_shared_fragment"] = jinja2.pass_context(
+        lambda context, name, caller: shared_fragment(shared, context, name, caller))
+    return env
+
+
+def shared_fragment(shared: dict, context, name: str, caller) -> str:
+    """A fragment of Material's page (its navigation, its tabs) that is the same HTML on every
+    page outside the nav in one folder: made for the first such page and reused for the rest,
+    instead of walking the whole nav again for each of thousands of entry pages. The links are
+    relative, so pages in different folders differ; a page in the nav has its own (its item is
+    active), and so does one with nav pages beneath it (its links to them are shorter)."""
+    page, nav = context.get("page"), context.get("nav")
+    if page is None or nav is None or any(other is page or other.url.startswith(page.url) for other in nav.pages):
+        return caller()
+    key = (name, posixpath.dirname(page.url.rstrip("/")), page.url.endswith("/"))
+    if key not in shared:
+        shared[key] = caller()
+    return shared[key]
+
+
 def on_serve(server, config, builder):
     """Watch the data the site is built from (it may live outside the project: tests, benchmarks)."""
     paths = data_paths(config)
@@ -195,10 +320,10 @@ def on_serve(server, config, builder):
 @event_priority(100)  # before the search plugin merges the previous index and writes the file
 def on_post_build(config):
     """Every title and preview in the search index as plain text. And under `mkdocs serve --dirty`
-    the search plugin keeps the previous index and replaces the documents of one page only; the
-    generated pages are all rebuilt, so drop their old documents first, or every rebuild would
-    add them again."""
+    the index of the pages rendered now, with the previous documents of those that were not."""
     _typesetter.close()  # the next build (under `mkdocs serve`) starts its own KaTeX process
+    # What this build rendered, for the next one (mkdocs serve) to compare with.
+    _state["last_built"] = _state.pop("building")
     plugin = config.plugins.get("material/search") or config.plugins.get("search")
     index = getattr(plugin, "search_index", None)
     if index is None:
@@ -206,8 +331,14 @@ def on_post_build(config):
     clean_search_index({"docs": index.entries})  # titles and previews as plain text
     previous = getattr(plugin, "search_index_prev", None)
     if previous is not None:
-        rebuilt = {doc["location"].split("#")[0] for doc in index.entries}
-        previous.entries = [doc for doc in previous.entries if doc["location"].split("#")[0] not in rebuilt]
+        # Merged here, not by the plugin, which assumes that one page was rendered and drops the
+        # previous documents of every location starting with that page's (all of them, when it
+        # is the home page, whose location is ""). Kept: the documents of the pages not rendered
+        # this time that are still in the site.
+        kept = [doc for doc in previous.entries
+                if (url := doc["location"].split("#")[0]) not in _state["rendered_urls"] and url in _state["page_urls"]]
+        index.entries[:0] = kept
+        plugin.search_index_prev = None
 
 
 def _render_directly(page, generated, config, files) -> None:
@@ -244,11 +375,13 @@ def on_page_content(html, page, config, files):
         earliest = implementing(_state["kb"], slug)
         essay = thread_essay(Path(config["docs_dir"]), earliest[0].thread) if earliest else None
         header = notebook_header_html(_state["kb"], slug, module_exists(Path(config["docs_dir"]), slug), essay)
-        family = family_html(_state["kb"], slug, _state["mechanism_titles"])
+        family = _state["families"][slug]
         sections = []
         if slug in _state["literate"]:
             path, module = _state["literate"][slug]
-            html = insert_implementation(html, implementation_html(module, path, _state["docstring_markdown"]))
+            html = insert_implementation(html, _IMPLEMENTATIONS.get(
+                (path, repr(module), repr(config["markdown_extensions"]), repr(config["mdx_configs"])),
+                lambda: implementation_html(module, path, _state["docstring_markdown"])))
             sections = SECTIONS
         _add_to_toc(page, sections, family)
         run_it = run_it_html(slug, Repository.of_config(config), module_exists(Path(config["docs_dir"]), slug))
@@ -277,6 +410,31 @@ def _describe_for_search(page) -> None:
         if first and not page.meta.get("description"):
             page.meta["description"] = escape_html(first_sentence(math_to_text(html_to_text(first.group(1)))))
     page.meta["atlas_math"] = has_math(page.content)
+    if page.file.src_uri.endswith(".ipynb"):
+        page.content = _set_aside_unsearched(page)
+
+
+# The search plugin parses a page tag by tag, and steps through every tag of a block it excludes
+# too: a notebook page's code and outputs, tens of thousands of highlighting spans, were most of
+# its cost. They are taken out of page.content before the plugin reads it, a comment in the place
+# of each (the plugin ignores comments, and excluded blocks add nothing to the index), and put
+# back into the finished page (on_post_page).
+_UNSEARCHED_BLOCK = re.compile(r"<pre data-search-exclude[\s>].*?</pre>", re.S)
+_SET_ASIDE = re.compile(r"<!--atlas-unsearched-(\d+)-->")
+
+
+def _set_aside_unsearched(page) -> str:
+    blocks = _state.setdefault("unsearched", {})[page.file.src_uri] = []
+
+    def set_aside(block: re.Match) -> str:
+        blocks.append(block.group(0))
+        return f"<!--atlas-unsearched-{len(blocks) - 1}-->"
+    return _UNSEARCHED_BLOCK.sub(set_aside, page.content)
+
+
+def _put_back_unsearched(output: str, page) -> str:
+    blocks = _state.get("unsearched", {}).pop(page.file.src_uri, None)
+    return _SET_ASIDE.sub(lambda marker: blocks[int(marker.group(1))], output) if blocks else output
 
 
 def _search_index(config):
@@ -301,6 +459,7 @@ def on_page_context(context, page, config, nav):
     """"Edit this page" opens the file a contributor should change; generated pages that carry
     their own search documents add them to the index (the plugin does not parse those pages)."""
     _describe_for_search(page)
+    _state["rendered_urls"].add(page.url)
     generated = _state["pages"].get(page.file.src_uri)
     index = _search_index(config)
     if generated is not None and generated.search_docs and index is not None:
@@ -336,6 +495,7 @@ def on_post_page(output, page, config):
     page's was typeset when it was made), and its highlighted code without the spans that change
     no colour (scripts/code_html.py), and its embedded figures as files loaded when needed
     (scripts/image_files.py)."""
+    output = _put_back_unsearched(output, page)
     output = set_aside_images(lighter_highlighting(output), Path(config["site_dir"]) / Path(page.file.dest_uri).parent)
     if not page.meta.get("atlas_math") or page.meta.get("atlas_math_typeset"):
         return output
@@ -343,11 +503,15 @@ def on_post_page(output, page, config):
 
 
 def on_page_markdown(markdown, page, config, files):
-    uri = page.file.src_uri
+    return _filled(markdown, page.file.src_uri, page.url, config)
+
+
+def _filled(markdown: str, uri: str, url: str, config) -> str:
+    """A hand-written page's Markdown with its markers filled from the data and the modules."""
     markdown = fill_repository_markers(markdown, Repository.of_config(config), Path(config["docs_dir"]),
                                        _state["mechanism_titles"])
     try:  # <!-- atlas:figure NAME -->: figures drawn from the data and the modules (scripts/figures/)
-        markdown = fill_figure_markers(markdown, PageContext(_state["kb"], f"docs/{uri}", page.url))
+        markdown = fill_figure_markers(markdown, PageContext(_state["kb"], f"docs/{uri}", url))
     except UnknownFigure as error:
         raise Abort(f"\n{error}")
     for marker, render in MARKERS.items():

@@ -85,6 +85,17 @@ def _strings_in(source: bytes) -> frozenset[str]:
     return frozenset(node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str))
 
 
+_WILDCARDS = frozenset("*?[")
+
+
+def _named_in(strings: set[str], patterns: list[str], name: str, relative: str) -> bool:
+    """Whether one of the notebook's strings names this file, as it is or as a glob (`patterns`:
+    those strings with wildcard characters). A notebook holds hundreds of strings and only those
+    few need fnmatch: a build asks this for every data file of every notebook, twice."""
+    return (name in strings or relative in strings
+            or any(fnmatch.fnmatch(name, p) or fnmatch.fnmatch(relative, p) for p in patterns))
+
+
 def notebook_inputs(source: Path, root: Path = ROOT) -> list[Path]:
     """Every file a notebook's outputs can depend on, sorted: the notebook; the shared helpers
     beside it (`_*.py`); the runnable/ modules it imports, followed transitively (and the
@@ -110,10 +121,10 @@ def notebook_inputs(source: Path, root: Path = ROOT) -> list[Path]:
         modules |= found
         pending.extend(found - seen)
     strings = set().union(*(_string_constants(path) for path in [source, *helpers]))
+    patterns = [string for string in strings if not _WILDCARDS.isdisjoint(string)]
     data = {path for path in source.parent.rglob("*")
             if path.is_file() and path.suffix not in (".py", ".pyc", ".ipynb")
-            and any(fnmatch.fnmatch(path.name, s) or fnmatch.fnmatch(path.relative_to(source.parent).as_posix(), s)
-                    for s in strings)}
+            and _named_in(strings, patterns, path.name, path.relative_to(source.parent).as_posix())}
     return [source, *helpers, *sorted(module for module in modules if module.is_file()), *sorted(data)]
 
 

@@ -10,6 +10,8 @@ from html.parser import HTMLParser
 
 from pylatexenc.latex2text import LatexNodes2Text
 
+from scripts.rebuild_memo import Memo
+
 _LATEX = LatexNodes2Text(math_mode="text")
 # Display math first, so `$$x$$` is not read as two empty inline spans.
 # Inline `$ … $` may wrap onto the next line (as written in a notebook's Markdown), not across a paragraph.
@@ -49,9 +51,18 @@ def first_sentence(text: str, limit: int = 300) -> str:
     return sentence if len(sentence) <= limit else sentence[:limit - 1].rstrip() + "…"
 
 
+# Under `mkdocs serve`, a rebuild converts only the fields of the pages an edit changed that
+# hold new text (LaTeX to Unicode is the slow part).
+_PLAIN_FIELDS = Memo()
+
+
 def plain_index_field(value: str) -> str:
     """A title or preview of Material's search index (HTML-escaped text with a few tags kept)
     without permalink marks or LaTeX source."""
+    return _PLAIN_FIELDS.get(value, lambda: _plain_index_field(value))
+
+
+def _plain_index_field(value: str) -> str:
     value = value.replace(_PERMALINK, "")
     unescaped = html.unescape(value)
     if not MATH.search(unescaped):

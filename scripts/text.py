@@ -14,6 +14,8 @@ import unicodedata
 import markdown
 import nh3
 
+from scripts.rebuild_memo import Memo
+
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~$])")
 
 
@@ -54,8 +56,16 @@ def _untrusted_markdown() -> markdown.Markdown:
 _MD = _untrusted_markdown()
 
 
+# Under `mkdocs serve`, a rebuild renders only the annotations that are new or were edited.
+_RENDERED = Memo()
+
+
 def render_untrusted_markdown(source: str) -> str:
     """Markdown from an entry file → HTML that can only be text, formatting, math and links."""
+    return _RENDERED.get(source, lambda: _render_untrusted_markdown(source))
+
+
+def _render_untrusted_markdown(source: str) -> str:
     _MD.reset()
     rendered = _MD.convert(source)
     return nh3.clean(

@@ -16,6 +16,8 @@ from scripts.graph import build_graph
 from scripts.mechanisms import page_exists
 from scripts.model import BibRecord, Entry, EntryDate, Evidence, KnowledgeBase, Quote, Relation
 from scripts.problems import InvalidData, Problem, shown
+from scripts import rebuild_memo
+from scripts.rebuild_memo import Memo
 from scripts.parallel import parallel_map_beside
 from scripts.schema_messages import schema_errors
 from scripts.yaml_source import YamlDocument, YamlSyntaxError, parse_yaml, yaml_problem
@@ -65,12 +67,29 @@ def entry_inventory(timeline_dir: Path):
     return inventory(timeline_dir, ".yaml", "entry", allowed=frozenset({SCHEMA}), subfolders=frozenset({LEDGERS}))
 
 
+# Under `mkdocs serve`, a rebuild parses only the entry files that are new or were saved.
+_PARSED = Memo()
+
+
+def _file_state(file: Path) -> tuple:
+    """What identifies one version of a file: where it is, when it was last written, its size."""
+    stat = file.stat()
+    return str(file), stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+
 def _parse_entry_files(timeline_dir: Path, beside: Callable[[], Any]) -> tuple[list[_Parsed], list[Problem], Any]:
     """Every entry file parsed (in parallel), with `beside()` run in this process meanwhile."""
     files = entry_inventory(timeline_dir)
     parsed, problems = [], list(files.problems)
-    results, other = parallel_map_beside(_load_entry_file, files.data, beside)
-    for item, item_problems in results:
+    other = None
+
+    def parse(indices: list[int]) -> list:  # called once, with the files to parse (maybe none)
+        nonlocal other
+        results, other = parallel_map_beside(_load_entry_file, [files.data[i] for i in indices], beside)
+        return results
+
+    keys = [_file_state(file) for file in files.data] if rebuild_memo.enabled() else files.data
+    for item, item_problems in _PARSED.map(keys, parse):
         problems += item_problems
         if item is not None:
             parsed.append(item)
