@@ -57,7 +57,7 @@ from scripts.standalone_run import standalone_notebooks  # noqa: E402
 from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa: E402
 from scripts.notebooks import NotebookFailed, cached, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
-from scripts import rebuild_memo, warm_kernels  # noqa: E402
+from scripts import jupyter_cache, rebuild_memo, warm_kernels  # noqa: E402
 from scripts.rebuild_memo import Memo  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.reproducible import pin_build_date  # noqa: E402
@@ -107,7 +107,16 @@ def on_config(config):
     config["copyright"] = licence_notice(Repository.of_config(config))
     if not (KATEX_DIR / "katex.min.css").exists():
         raise Abort("KaTeX is not installed (node_modules/katex) — run `make setup` (it runs `npm ci`).")
+    renderer = config.plugins.get("mkdocs-jupyter")
+    if renderer is not None and renderer.config.get("cache"):  # safe beside other builds (scripts/jupyter_cache.py)
+        _state["jupyter_cache"] = (renderer, jupyter_cache.open_private(renderer))
     return config
+
+
+def on_build_error(error):
+    renderer_cache = _state.pop("jupyter_cache", None)
+    if renderer_cache is not None:
+        jupyter_cache.discard_private(renderer_cache[1])
 
 
 def _literate_modules(docs_dir: Path) -> dict[str, tuple[str, LiterateModule]]:
@@ -322,6 +331,9 @@ def on_post_build(config):
     """Every title and preview in the search index as plain text. And under `mkdocs serve --dirty`
     the index of the pages rendered now, with the previous documents of those that were not."""
     _typesetter.close()  # the next build (under `mkdocs serve`) starts its own KaTeX process
+    renderer_cache = _state.pop("jupyter_cache", None)
+    if renderer_cache is not None:  # before mkdocs-jupyter's own on_post_build (priority 0)
+        jupyter_cache.close_private(*renderer_cache)
     # What this build rendered, for the next one (mkdocs serve) to compare with.
     _state["last_built"] = _state.pop("building")
     plugin = config.plugins.get("material/search") or config.plugins.get("search")
