@@ -19,10 +19,7 @@ document$.subscribe(() => {
   const regions = [...document.querySelectorAll(".md-typeset pre, .md-typeset__table, .jp-OutputArea-output")]
     .filter((region) => !region.hasAttribute("tabindex"));
   const scrollable = regions.filter((region) =>
-    // Notebook cells off screen are not laid out (content-visibility in atlas.css), so their
-    // overflow cannot be measured yet: their scrollable regions get a tab stop regardless.
-    (region.closest(".jp-Cell") && /auto|scroll/.test(getComputedStyle(region).overflowX))
-    || region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight);
+    region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight);
   for (const region of scrollable) region.tabIndex = 0;
 });
 
