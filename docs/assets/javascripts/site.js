@@ -13,14 +13,15 @@ document$.subscribe(() => {
     if (tab) tab.classList.add("md-tabs__item--active");
   }
   // A region that scrolls must be reachable by keyboard (WCAG 2.1.1): code blocks, notebook
-  // outputs and wide tables get a tab stop when their content overflows. Material marks a code
-  // block (its <code>, the element that scrolls) only when it mounts it, and with content.lazy
-  // (mkdocs.yml) that waits until the block comes into view.
+  // outputs and wide tables get a tab stop when their content overflows.
   // All measured first, then all marked: interleaving reads and writes would lay the page out
   // once per region.
-  const regions = [...document.querySelectorAll(".md-typeset pre, .md-typeset pre > code, .md-typeset__table, .jp-OutputArea-output")]
+  const regions = [...document.querySelectorAll(".md-typeset pre, .md-typeset__table, .jp-OutputArea-output")]
     .filter((region) => !region.hasAttribute("tabindex"));
-  const scrollable = regions.filter((region) =>
+  // A code block scrolls in its <code>; Material marks it only when it mounts the block, which
+  // with content.lazy (mkdocs.yml) waits until the block comes into view.
+  const code = [...document.querySelectorAll(".md-typeset pre > code:not([tabindex])")];
+  const scrollable = [...regions, ...code].filter((region) =>
     region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight);
   for (const region of scrollable) region.tabIndex = 0;
 });
