@@ -24,7 +24,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
-PAGES = ["", "timeline/", "entries/2014-bahdanau-align-and-translate/", "mechanisms/bahdanau-attention/"]
+# Mechanism pages: a typical one, and the two heaviest (tables of typeset math, forty code blocks).
+PAGES = ["", "timeline/", "entries/2014-bahdanau-align-and-translate/", "mechanisms/bahdanau-attention/",
+         "mechanisms/flash-attention/", "mechanisms/flash-attention-triton/"]
 COMPRESSED = {".html", ".css", ".js", ".json", ".svg", ".xml", ".txt", ".ipynb", ".map"}
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --no-first-run --disable-background-networking"
 

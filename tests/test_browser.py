@@ -311,3 +311,24 @@ def test_every_mechanism_page_reads_well_on_a_phone_in_the_dark(browser, server)
     """The narrowest column, where long lines and wide equations show first."""
     problems = _reading_problems(browser, server, MECHANISM_PAGES, "phone", "dark")
     assert not problems, "\n".join(problems)
+
+
+def test_code_blocks_get_their_copy_button_as_they_come_into_view(browser, server):
+    """Material's content.lazy (mkdocs.yml): a block far down the page has no button until the reader
+    nears it, then one that copies exactly the block's code."""
+    context = browser.new_context(viewport=VIEWPORTS["phone"])
+    context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page = context.new_page()
+    try:
+        page.goto(server + "mechanisms/bahdanau-attention/", wait_until="load")
+        page.wait_for_function("window.document$ !== undefined")
+        last = page.locator(".md-content .highlight pre:has(> code)").last
+        assert last.locator(".md-code__button").count() == 0
+        last.scroll_into_view_if_needed()
+        button = last.locator(".md-code__button")
+        expect(button).to_have_count(1)
+        button.click()
+        code = last.locator("code").inner_text().rstrip()
+        page.wait_for_function("code => navigator.clipboard.readText().then(t => t === code)", arg=code)
+    finally:
+        context.close()

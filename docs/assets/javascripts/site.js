@@ -21,11 +21,11 @@ document$.subscribe(() => {
     ".md-typeset pre, .md-typeset__table, .md-typeset__scrollwrap, .jp-OutputArea-output, "
     + ".md-typeset .arithmatex, .md-typeset .katex-display, .atlas-diagram__canvas")]
     .filter((region) => !region.hasAttribute("tabindex"));
-  const scrollable = regions.filter((region) =>
-    // Notebook cells off screen are not laid out (content-visibility in atlas.css), so their
-    // overflow cannot be measured yet: their scrollable regions get a tab stop regardless.
-    (region.closest(".jp-Cell") && /auto|scroll/.test(getComputedStyle(region).overflowX))
-    || region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight);
+  // A code block scrolls in its <code>; Material marks it only when it mounts the block, which
+  // with content.lazy (mkdocs.yml) waits until the block comes into view.
+  const code = [...document.querySelectorAll(".md-typeset pre > code:not([tabindex])")];
+  const scrollable = [...regions, ...code].filter((region) =>
+    region.scrollWidth > region.clientWidth || region.scrollHeight > region.clientHeight);
   for (const region of scrollable) region.tabIndex = 0;
 });
 
