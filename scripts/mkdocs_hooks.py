@@ -58,6 +58,7 @@ from scripts.notebook_html import RemoteResource, offline_notebook_html  # noqa:
 from scripts.notebooks import NotebookFailed, cached, execute  # noqa: E402
 from scripts.parallel import parallel_map  # noqa: E402
 from scripts import jupyter_cache, rebuild_memo, warm_kernels  # noqa: E402
+from scripts.table_html import STYLESHEET_URI as TABLE_STYLESHEET, table_stylesheet, wrapped_tables  # noqa: E402
 from scripts.rebuild_memo import Memo  # noqa: E402
 from scripts.problems import InvalidData  # noqa: E402
 from scripts.reproducible import pin_build_date  # noqa: E402
@@ -201,6 +202,7 @@ def on_files(files, config):
         files.append(file)
     for uri, path in _vendored_files():
         files.append(File.generated(config, uri, abs_src_path=str(path)))
+    files.append(File.generated(config, TABLE_STYLESHEET, content=table_stylesheet()))
     for file in files.documentation_pages():
         if file.abs_src_path and file.src_uri.endswith(".md") and "<!-- atlas:" in file.content_string:
             # Filled from the data (on_page_markdown): `mkdocs serve --dirty` must render it again
@@ -505,9 +507,9 @@ def _typeset_fragment(html: str, where: str) -> str:
 def on_post_page(output, page, config):
     """The page's math typeset by KaTeX now, so the reader's browser does not have to (an entry
     page's was typeset when it was made), and its highlighted code without the spans that change
-    no colour (scripts/code_html.py), and its embedded figures as files loaded when needed
-    (scripts/image_files.py)."""
-    output = _put_back_unsearched(output, page)
+    no colour (scripts/code_html.py), its tables already in their scroll containers (scripts/table_html.py),
+    and its embedded figures as files loaded when needed (scripts/image_files.py)."""
+    output = wrapped_tables(_put_back_unsearched(output, page))  # before Material's script would move them
     output = set_aside_images(lighter_highlighting(output), Path(config["site_dir"]) / Path(page.file.dest_uri).parent)
     if not page.meta.get("atlas_math") or page.meta.get("atlas_math_typeset"):
         return output

@@ -218,3 +218,35 @@ def test_home_era_cards_list_works_in_date_order(visit):
         years = [int(t.strip("() ")) for t in card.locator("li").evaluate_all(
             "lis => lis.map(li => li.textContent.match(/\\((\\d{4})\\)\\s*$/)[1])")]
         assert years == sorted(years)
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+def test_tables_arrive_wrapped_and_styled_as_material_would_style_them(visit):
+    """The build wraps each Markdown table in Material's scroll container (scripts/table_html.py),
+    so Material's script moves none on load; and a wrapped table's cells look exactly like those
+    of a bare table, which Material styles itself (the reference, added to the page here)."""
+    page = visit("notation/")
+    page.wait_for_function("document.querySelector('.md-typeset table.atlas-table') !== null")
+    assert page.evaluate("document.querySelectorAll('.md-typeset__scrollwrap .md-typeset__scrollwrap').length") == 0
+    assert page.evaluate("document.querySelectorAll('.md-typeset table:not([class])').length") == 0
+    properties = ["padding-top", "padding-left", "border-top-width", "border-top-style", "font-size", "font-weight",
+                  "text-align", "vertical-align", "min-width", "display"]
+    differences = page.evaluate("""(properties) => {
+        const ours = document.querySelector('.md-typeset table.atlas-table');
+        const bare = ours.cloneNode(true);
+        bare.removeAttribute('class');
+        // Material's script wraps a bare table it finds on load only; this one it never sees.
+        ours.closest('.md-typeset__scrollwrap').after(bare);
+        const compare = (selector) => properties.flatMap((property) => {
+            const a = getComputedStyle(ours.querySelector(selector)).getPropertyValue(property);
+            const b = getComputedStyle(bare.querySelector(selector)).getPropertyValue(property);
+            return a === b ? [] : [`${selector} ${property}: ${a} (ours) vs ${b} (Material's)`];
+        });
+        const table = properties.flatMap((property) => {
+            const a = getComputedStyle(ours).getPropertyValue(property), b = getComputedStyle(bare).getPropertyValue(property);
+            return a === b ? [] : [`table ${property}: ${a} vs ${b}`];
+        });
+        return [...table, ...compare('th'), ...compare('td')];
+    }""", properties)
+    assert not differences, differences
