@@ -18,7 +18,8 @@ def render_threads_page(kb: KnowledgeBase) -> GeneratedPage:
     page = PageBuilder("Threads", meta={"description": "The strands of the history of attention, each with its entries on the timeline."})
     page.markdown("Every entry belongs to one thread: a strand of the history that can be followed on its own. "
                   "The list is fixed by `timeline/schema.json`; propose a new thread in an issue.")
-    # A plain <table> (Material styles only tables without a class) in a classed wrapper.
-    page.html('<div class="atlas-threads md-typeset__table"><table><thead><tr><th>Thread</th><th>Slug</th><th>What it covers</th>'
+    # A plain <table>, which the build puts in Material's scroll container like any Markdown table
+    # (scripts/table_html.py), in a classed wrapper for this table's own rules.
+    page.html('<div class="atlas-threads"><table><thead><tr><th>Thread</th><th>Slug</th><th>What it covers</th>'
               f"<th>Entries</th></tr></thead><tbody>{rows}</tbody></table></div>")
     return page.build()
