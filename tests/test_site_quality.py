@@ -8,7 +8,7 @@ import pytest
 
 from scripts.graph import build_graph
 from tests.conftest import ROOT
-from tests.test_browser import browser, server, site_kb  # noqa: F401  (fixtures)
+from tests.test_browser import HANG_GUARD_MS, browser, server, site_kb  # noqa: F401  (fixtures)
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 PAGE_TYPES = {"home": "", "timeline": "timeline/", "graph": "graph/", "entry": "entries/2014-bahdanau-align-and-translate/",
@@ -41,7 +41,7 @@ def visit(browser, server):  # noqa: F811
 def search(page, query: str) -> list[str]:
     """The result pages' addresses, best first, once Material has answered the query."""
     page.fill("input[data-md-component=search-query]", query)
-    page.wait_for_function("document.querySelectorAll('.md-search-result__item').length > 0", timeout=20000)
+    page.wait_for_function("document.querySelectorAll('.md-search-result__item').length > 0", timeout=HANG_GUARD_MS)
     return page.eval_on_selector_all(".md-search-result__item > a", "links => links.map(a => a.getAttribute('href'))")
 
 
