@@ -3,6 +3,8 @@
 another build is about to read; through private folders of links, nothing a build reads goes."""
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -44,15 +46,39 @@ def test_two_builds_at_once_keep_what_each_reads(shared):
     private_b = jupyter_cache.open_private(b, shared)
     render(a, "common")
     render(a, "new-in-a", "<p>a</p>")
-    jupyter_cache.close_private(a, private_a, shared)
+    # A closes "a week and a day later": only-b, unused by A and untouched since, is evicted from the
+    # shared folder, and B, which linked it at its start, still reads it.
+    later = time.time() + jupyter_cache.UNUSED_FOR_S + 86400
+    jupyter_cache.close_private(a, private_a, shared, now=later)
     a.on_post_build(config=None)     # the plugin's own eviction: its folder is gone, so nothing
-    # A used neither only-b nor B's pages, and has evicted them from the shared folder; B still reads them.
     assert not (shared / "only-b.json").exists()
     assert render(b, "only-b") == "<p>only-b</p>" and render(b, "common") == "<p>common</p>"
-    jupyter_cache.close_private(b, private_b, shared)
+    jupyter_cache.close_private(b, private_b, shared, now=later)
     b.on_post_build(config=None)
-    assert sorted(p.name for p in shared.iterdir()) == ["common.json", "only-b.json"]
+    assert sorted(p.name for p in shared.iterdir()) == ["common.json", "new-in-a.json", "only-b.json"]
     assert not private_a.exists() and not private_b.exists()
+
+
+def test_builds_of_other_pages_keep_each_others_entries_until_unused_for_a_week(shared):
+    """The test suite's serve test builds a site without notebooks between two builds of the real
+    site: it must not empty the cache the real build reads."""
+    real = renderer()
+    private = jupyter_cache.open_private(real, shared)
+    render(real, "common")
+    jupyter_cache.close_private(real, private, shared)
+    other = renderer()
+    jupyter_cache.close_private(other, jupyter_cache.open_private(other, shared), shared)  # used nothing
+    assert sorted(p.name for p in shared.iterdir()) == ["common.json", "only-b.json"]
+    # A week on, what nobody used since is evicted; a build's use keeps an entry.
+    later = time.time() + jupyter_cache.UNUSED_FOR_S + 86400
+    old = time.time() - 60
+    os.utime(shared / "common.json", (old, old))
+    os.utime(shared / "only-b.json", (old, old))
+    real = renderer()
+    private = jupyter_cache.open_private(real, shared)
+    render(real, "common")
+    jupyter_cache.close_private(real, private, shared, now=later)
+    assert sorted(p.name for p in shared.iterdir()) == ["common.json"]
 
 
 def test_a_written_entry_is_published_whole_and_found_by_the_next_build(shared):
