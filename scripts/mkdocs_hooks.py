@@ -45,7 +45,7 @@ from scripts.pages.claims_page import nav_with_every_ledger  # noqa: E402
 from scripts.pages.graph_page import VIS_NETWORK_DIR  # noqa: E402
 from scripts.pages.home import render_eras  # noqa: E402
 from scripts.pages.implementation import (  # noqa: E402
-    SECTIONS, docstring_markdown, implementation_html, insert_implementation)
+    SECTIONS, cached_implementation_html, docstring_markdown, insert_implementation)
 from scripts.pages.mechanisms_page import family_html, mechanism_sources, notebook_header_html  # noqa: E402
 from scripts.literate import LiterateModule, MissingDifferences, read_module  # noqa: E402
 from scripts.mechanisms import module_exists, notebook_sources, page_module  # noqa: E402
@@ -393,9 +393,10 @@ def on_page_content(html, page, config, files):
         sections = []
         if slug in _state["literate"]:
             path, module = _state["literate"][slug]
+            markdown_config = repr((config["markdown_extensions"], config["mdx_configs"]))
             html = insert_implementation(html, _IMPLEMENTATIONS.get(
-                (path, repr(module), repr(config["markdown_extensions"]), repr(config["mdx_configs"])),
-                lambda: implementation_html(module, path, _state["docstring_markdown"])))
+                (path, repr(module), markdown_config),
+                lambda: cached_implementation_html(module, path, _state["docstring_markdown"], markdown_config)))
             sections = SECTIONS
         _add_to_toc(page, sections, family)
         run_it = run_it_html(slug, Repository.of_config(config), module_exists(Path(config["docs_dir"]), slug))

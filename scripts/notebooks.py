@@ -30,9 +30,25 @@ class NotebookFailed(Exception):
 
 
 def device_name() -> str:
+    if not _gpu_device_files():
+        return "cpu"  # what torch would say, without the second it takes to import it
     import torch
 
     return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+
+
+def _gpu_device_files() -> bool:
+    """Whether the machine has a device node torch's CUDA (NVIDIA) or ROCm (AMD) build could open;
+    without one, torch.cuda.is_available() is False."""
+    return any(Path(node).exists() for node in ("/dev/nvidiactl", "/dev/nvidia0", "/dev/kfd"))
+
+
+def torch_version() -> str:
+    """torch.__version__, read from the installed package's metadata: a warm build, which executes
+    nothing, then never imports torch."""
+    import importlib.metadata
+
+    return importlib.metadata.version("torch")
 
 
 def _is_main_guard(node: ast.stmt) -> bool:
@@ -132,14 +148,12 @@ def cache_key(source: Path, root: Path = ROOT, device: str | None = None, more_i
               salt: str = "") -> str:
     """A digest of the notebook's inputs (notebook_inputs), any `more_inputs`, `salt`, torch's
     version and the device."""
-    import torch
-
     digest = hashlib.sha256(salt.encode() + b"\0")
     for path in [*notebook_inputs(source, root), *more_inputs]:
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
         digest.update(name.encode() + b"\0")
         digest.update(hashlib.sha256(path.read_bytes()).digest())
-    digest.update(f"torch={torch.__version__};device={device or device_name()}".encode())
+    digest.update(f"torch={torch_version()};device={device or device_name()}".encode())
     return digest.hexdigest()[:20]
 
 

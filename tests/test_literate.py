@@ -134,3 +134,31 @@ def test_docstrings_are_not_read_as_links():
     render = docstring_markdown(["pymdownx.highlight", "pymdownx.superfences"], {})
     assert render("NL[v](i) = Σ_j w(i, j) v(j)") == "<p>NL[v](i) = Σ_j w(i, j) v(j)</p>"
     assert "<code>" in render("`naive` is the loop")
+
+
+def test_the_implementation_is_kept_between_builds_until_its_module_changes(tmp_path):
+    """scripts/pages/implementation.py keeps each module's rendered section on disk: a second build
+    reads it instead of rendering again, and an edit to the module renders anew and replaces it."""
+    from scripts.pages.implementation import cached_implementation_html, implementation_html
+
+    calls = []
+
+    def markdown(text: str) -> str:
+        calls.append(text)
+        return f"<p>{text}</p>"
+
+    cache = tmp_path / "cache"
+    path = _write(tmp_path, SAMPLE)
+    module = read_module(path)
+    first = cached_implementation_html(module, "runnable/sample.py", markdown, "config", cache)
+    rendered = len(calls)
+    assert first == implementation_html(module, "runnable/sample.py", markdown) and rendered
+    calls.clear()
+    assert cached_implementation_html(read_module(path), "runnable/sample.py", markdown, "config", cache) == first
+    assert not calls, "an unchanged module was rendered again"
+    # Another Markdown configuration is another entry; an edit renders anew; one entry per module stays.
+    assert cached_implementation_html(module, "runnable/sample.py", markdown, "other config", cache) == first
+    assert calls
+    edited = read_module(_write(tmp_path, SAMPLE.replace("Dot product of q and k.", "The edited docstring.")))
+    assert "The edited docstring." in cached_implementation_html(edited, "runnable/sample.py", markdown, "config", cache)
+    assert len(list(cache.glob("*/sample.html"))) == 1

@@ -157,3 +157,15 @@ def test_static_imports_cover_what_importing_a_module_loads():
         covered = {p.stem for p in notebook_inputs(page) if p.parent == ROOT / "runnable"}
         for module in covered - {"__init__"}:
             assert set(loaded[module]) <= covered, f"{page.stem}: {module} loads {set(loaded[module]) - covered}"
+
+
+def test_the_key_names_the_torch_and_device_that_torch_itself_reports():
+    """The key reads torch's version from the package metadata and skips importing torch on a
+    machine with no GPU device node; both must say what torch would say."""
+    import torch
+
+    from scripts.notebooks import device_name, torch_version
+
+    assert torch_version() == torch.__version__
+    expected = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    assert device_name() == expected
